@@ -1,0 +1,5 @@
+from django.contrib.auth.forms import UserCreationForm
+
+
+class SignupForm(UserCreationForm):
+    """Django's own: its password validators run on signup."""

@@ -1,0 +1,266 @@
+"""The question bank (Source, Deck, Question, Choice) and each learner's memory of it
+(Card, Review, LearnerSettings).
+
+Bank rows carry natural keys so the bank lives in fixtures/ and loads in place.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    FLASHCARD = "flashcard", "Flashcard"
+    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+    TRUE_FALSE = "true_false", "True or false"
+    TYPED = "typed", "Typed answer"
+    CLOZE = "cloze", "Cloze"
+
+
+# The blank in a cloze prompt; the question's answer fills it.
+CLOZE_BLANK = "____"
+
+
+class SlugManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Source(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=300, blank=True, help_text="Empty when the text has none.")
+    publisher = models.CharField(max_length=200, blank=True)
+    byline = models.CharField(max_length=200, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    seed_file = models.CharField(max_length=200, help_text="Its file in seeds/.")
+    text = models.TextField(help_text="The document's text as read from its seed file.")
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self):
+        return self.display_title
+
+    def natural_key(self):
+        return (self.slug,)
+
+    @property
+    def display_title(self) -> str:
+        if self.title:
+            return self.title
+        publisher = self.publisher or "Unknown publisher"
+        date = self.published_on.strftime("%-d %B %Y") if self.published_on else "undated"
+        return f"{publisher}, {date} (untitled)"
+
+
+class Deck(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class QuestionManager(models.Manager):
+    def get_by_natural_key(self, uid):
+        return self.get(uid=uid)
+
+
+class Question(models.Model):
+    uid = models.SlugField(max_length=120, unique=True, help_text="Stable id; never reuse one.")
+    deck = models.ForeignKey(Deck, on_delete=models.PROTECT, related_name="questions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    prompt = models.TextField()
+    answer = models.TextField()
+    accepted_answers = models.JSONField(
+        default=list, blank=True, help_text="Other forms of the answer that count as right."
+    )
+    explanation = models.TextField(blank=True)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="questions")
+    source_quote = models.TextField(help_text="The exact sentence of the source it rests on.")
+    tags = models.CharField(max_length=500, blank=True, help_text="Space-separated, as in Anki.")
+    is_active = models.BooleanField(default=True)
+
+    objects = QuestionManager()
+
+    class Meta:
+        ordering = ["deck__position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="question_kind_known"),
+        ]
+
+    def __str__(self):
+        return self.uid
+
+    def natural_key(self):
+        return (self.uid,)
+
+    natural_key.dependencies = ["studyapp.deck", "studyapp.source"]
+
+    @property
+    def tag_list(self) -> list[str]:
+        return self.tags.split()
+
+
+class ChoiceManager(models.Manager):
+    def get_by_natural_key(self, uid, position):
+        return self.get(question__uid=uid, position=position)
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    position = models.PositiveSmallIntegerField()
+    text = models.CharField(max_length=500)
+    is_correct = models.BooleanField(default=False)
+
+    objects = ChoiceManager()
+
+    class Meta:
+        ordering = ["question", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "position"], name="choice_unique_position"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+    def natural_key(self):
+        return (*self.question.natural_key(), self.position)
+
+    natural_key.dependencies = ["studyapp.question"]
+
+
+class Card(models.Model):
+    """One learner's memory of one question, in FSRS terms."""
+
+    class State(models.IntegerChoices):
+        # fsrs has no "new" state (its new cards are Learning, step 0); the app needs one to
+        # count and limit new cards, so 0 marks a card that was never graded.
+        NEW = 0, "New"
+        LEARNING = 1, "Learning"
+        REVIEW = 2, "Review"
+        RELEARNING = 3, "Relearning"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards"
+    )
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="cards")
+    state = models.PositiveSmallIntegerField(choices=State.choices, default=State.NEW)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due = models.DateTimeField(null=True, blank=True)
+    last_review = models.DateTimeField(null=True, blank=True)
+    reps = models.PositiveIntegerField(default=0)
+    lapses = models.PositiveIntegerField(default=0)
+    is_suspended = models.BooleanField(default=False)
+    is_leech = models.BooleanField(default=False)
+    buried_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "question"], name="card_one_per_learner"),
+            models.CheckConstraint(condition=Q(state__in=[0, 1, 2, 3]), name="card_state_known"),
+        ]
+        indexes = [models.Index(fields=["user", "due"], name="card_user_due")]
+
+    def __str__(self):
+        return f"{self.question.uid} ({self.user})"
+
+
+class Review(models.Model):
+    """One answer. Keeps the card's fields from before, so the answer can be undone."""
+
+    class Rating(models.IntegerChoices):
+        AGAIN = 1, "Again"
+        HARD = 2, "Hard"
+        GOOD = 3, "Good"
+        EASY = 4, "Easy"
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="reviews")
+    # Denormalised from card.user so a learner's history is one index range, not a join.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
+    reviewed_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="What the learner typed or chose.")
+    was_correct = models.BooleanField(null=True, help_text="Empty for self-rated flashcards.")
+    token = models.UUIDField(unique=True, help_text="From the card's form: a repeat records once.")
+    is_practice = models.BooleanField(default=False, help_text="Practice leaves the schedule.")
+    state = models.PositiveSmallIntegerField(
+        choices=Card.State.choices, help_text="The card's state before this answer."
+    )
+    card_before = models.JSONField(default=dict, help_text="The card's fields before this answer.")
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=4), name="review_rating_1_to_4"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "reviewed_at"], name="review_user_time"),
+            models.Index(fields=["card", "reviewed_at"], name="review_card_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_rating_display()} on {self.card_id} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+
+class LearnerSettings(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_settings"
+    )
+    desired_retention = models.FloatField(
+        default=0.9, help_text="The chance of remembering a card when it comes due (0.70-0.97)."
+    )
+    new_per_day = models.PositiveSmallIntegerField(
+        default=20, help_text="How many unseen cards a study day may introduce."
+    )
+    learning_steps = models.CharField(
+        max_length=100, default="1m 10m", help_text="Waits between first answers, e.g. 1m 10m."
+    )
+    relearning_steps = models.CharField(
+        max_length=100, default="10m", help_text="Waits after a forgotten card, e.g. 10m."
+    )
+    maximum_interval = models.PositiveIntegerField(
+        default=36500, help_text="The longest wait between reviews, in days."
+    )
+    time_zone = models.CharField(max_length=64, default="UTC")
+    day_starts_at = models.PositiveSmallIntegerField(
+        default=4, help_text="The hour a new study day begins (0-23)."
+    )
+
+    class Meta:
+        verbose_name_plural = "learner settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(desired_retention__gte=0.7) & Q(desired_retention__lte=0.97),
+                name="settings_retention_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(day_starts_at__lte=23), name="settings_day_start_hour"
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum_interval__gte=1), name="settings_max_interval_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Settings of {self.user}"

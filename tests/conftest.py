@@ -1,0 +1,30 @@
+import pytest
+
+from .factories import PASSWORD, StaffFactory, UserFactory
+
+
+@pytest.fixture
+def learner(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_learner(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def learner_client(client, learner):
+    client.login(username=learner.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client

@@ -205,6 +205,9 @@ class Review(models.Model):
     state = models.PositiveSmallIntegerField(
         choices=Card.State.choices, help_text="The card's state before this answer."
     )
+    last_interval = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days the card was scheduled for before this answer."
+    )
     card_before = models.JSONField(default=dict, help_text="The card's fields before this answer.")
 
     class Meta:

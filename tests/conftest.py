@@ -28,3 +28,9 @@ def learner_client(client, learner):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _no_fuzz(settings):
+    """Scheduling is exact in tests: fsrs's fuzz is random."""
+    settings.STUDY_FSRS_FUZZ = False

@@ -3,8 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from .forms import SignupForm
-from .models import Deck
+from ..forms import SignupForm
 
 
 @login_not_required
@@ -18,7 +17,3 @@ def signup(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
-
-
-def dashboard(request):
-    return render(request, "studyapp/dashboard.html", {"decks": Deck.objects.all()})

@@ -1,0 +1,124 @@
+"""Answering a card: check the response, record the grade once, undo it, suspend or bury."""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from . import grading, scheduler
+from .days import day_bounds, study_day
+from .models import Card, Kind, LearnerSettings, Question, Review
+
+# A review's duration is capped, as Anki does, so a card left open over lunch doesn't count.
+MAX_DURATION_MS = 5 * 60 * 1000
+
+
+class GradeRefused(Exception):
+    """A grade the card cannot take; the message says why."""
+
+
+def check(question: Question, response: str) -> grading.Verdict | None:
+    """The verdict on a response; None for a flashcard, which the learner rates."""
+    if question.kind == Kind.FLASHCARD:
+        return None
+    if question.kind == Kind.MULTIPLE_CHOICE:
+        chosen = next((c for c in question.choices.all() if str(c.position) == response), None)
+        if chosen is None:
+            return grading.Verdict("wrong", question.answer, None)
+        return grading.Verdict(
+            "correct" if chosen.is_correct else "wrong", question.answer, chosen.text
+        )
+    if question.kind == Kind.TRUE_FALSE:
+        outcome = "correct" if response == question.answer else "wrong"
+        return grading.Verdict(outcome, question.answer, response or None)
+    return grading.grade(given=response, answer=question.answer, accepted=question.accepted_answers)
+
+
+def allowed_ratings(verdict: grading.Verdict | None) -> tuple[int, ...]:
+    """A wrong answer (a near miss included) is Again; a right one Hard, Good or Easy."""
+    if verdict is None:
+        return (1, 2, 3, 4)
+    return (2, 3, 4) if verdict.is_correct else (1,)
+
+
+@dataclass(frozen=True)
+class Graded:
+    review: Review
+    repeated: bool  # the token had been used already: nothing new was recorded
+
+
+@transaction.atomic
+def grade(
+    card_id: int,
+    *,
+    user,
+    settings: LearnerSettings,
+    rating: int,
+    token: uuid.UUID,
+    response: str,
+    now: dt.datetime,
+    duration_ms: int | None,
+    practice: bool,
+) -> Graded:
+    """Record one answer. The card row is locked, so concurrent grades queue; a token already
+    used records nothing more. Raises Card.DoesNotExist for another learner's card."""
+    card = Card.objects.select_for_update().select_related("question").get(id=card_id, user=user)
+    earlier = Review.objects.filter(token=token).first()
+    if earlier is not None:
+        if earlier.card_id != card.id:
+            raise GradeRefused("This form's token was already used for another card.")
+        return Graded(earlier, repeated=True)
+    verdict = check(card.question, response)
+    if rating not in allowed_ratings(verdict):
+        names = ", ".join(Review.Rating(r).label for r in allowed_ratings(verdict))
+        raise GradeRefused(f"This answer can be graded {names}, not {Review.Rating(rating).label}.")
+    before = scheduler.snapshot(card)
+    review = Review(
+        card=card,
+        user_id=card.user_id,
+        rating=rating,
+        reviewed_at=now,
+        duration_ms=None if duration_ms is None else max(0, min(duration_ms, MAX_DURATION_MS)),
+        response=response,
+        was_correct=None if verdict is None else verdict.is_correct,
+        token=token,
+        is_practice=practice,
+        state=card.state,
+        last_interval=scheduler.interval_days(card),
+        card_before=before,
+    )
+    if not practice:
+        scheduler.review(card, rating=rating, now=now, scheduler=scheduler.scheduler_for(settings))
+        card.save()
+    review.save()
+    return Graded(review, repeated=False)
+
+
+@transaction.atomic
+def undo_last(user) -> Card | None:
+    """Take back the learner's last answer: the card gets exactly its fields from before and
+    the review is gone. Returns the card, or None when there is nothing to undo."""
+    review = (
+        Review.objects.select_for_update().filter(user=user).order_by("-reviewed_at", "-id").first()
+    )
+    if review is None:
+        return None
+    card = Card.objects.select_for_update().get(id=review.card_id)
+    if not review.is_practice:
+        scheduler.restore(card, review.card_before)
+        card.save()
+    review.delete()
+    return card
+
+
+def suspend(card: Card) -> None:
+    card.is_suspended = True
+    card.save(update_fields=["is_suspended"])
+
+
+def bury(card: Card, *, settings: LearnerSettings, now: dt.datetime) -> None:
+    """Hide the card until the next study day begins."""
+    day = study_day(now, tz=settings.time_zone, starts_at=settings.day_starts_at)
+    card.buried_until = day_bounds(day, tz=settings.time_zone, starts_at=settings.day_starts_at)[1]
+    card.save(update_fields=["buried_until"])

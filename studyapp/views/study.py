@@ -1,0 +1,301 @@
+"""The study page: one card at a time. HTMX requests get the stage fragment (with the counters
+out of band); plain requests get the whole page, and plain POSTs redirect, so every step also
+works without JavaScript."""
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import queue, reviews, scheduler
+from ..forms import AnswerForm, GradeForm, ScopeForm
+from ..models import Card, Deck, Kind, Review, Source
+
+TEMPLATE = "studyapp/study.html"
+LETTERS = "abcdefgh"
+
+
+@dataclass(frozen=True)
+class Scope:
+    deck: Deck | None = None
+    source: Source | None = None
+    practice: bool = False
+
+    @classmethod
+    def from_data(cls, data) -> "Scope":
+        form = ScopeForm(data)
+        if not form.is_valid():
+            raise Http404("No such deck or document.")
+        deck, source = form.cleaned_data["deck"], form.cleaned_data["source"]
+        return cls(
+            deck=get_object_or_404(Deck, slug=deck) if deck else None,
+            source=get_object_or_404(Source, slug=source) if source else None,
+            practice=form.cleaned_data["practice"],
+        )
+
+    @property
+    def only(self) -> Q:
+        if self.deck:
+            return Q(question__deck=self.deck)
+        if self.source:
+            return Q(question__source=self.source)
+        return queue.ALL
+
+    @property
+    def title(self) -> str:
+        what = (
+            self.deck.name
+            if self.deck
+            else self.source.display_title
+            if self.source
+            else "All decks"
+        )
+        return f"Practice: {what}" if self.practice else what
+
+    @property
+    def fields(self) -> dict:
+        """The scope as form fields, carried by every form of the page."""
+        fields = {
+            "deck": self.deck.slug if self.deck else "",
+            "source": self.source.slug if self.source else "",
+        }
+        return fields | ({"practice": "1"} if self.practice else {})
+
+    @property
+    def url(self) -> str:
+        query = {k: v for k, v in self.fields.items() if v}
+        return reverse("study") + (f"?{urlencode(query)}" if query else "")
+
+
+def _session(request, scope: Scope, now) -> dict:
+    """The current sitting, kept in the session: when it began and, in practice, the cards
+    already practised. A full page load of the study page starts a new one."""
+    key = f"study:{scope.url}"
+    if key not in request.session:
+        request.session[key] = {"started": now.isoformat(), "seen": []}
+    return request.session[key]
+
+
+def _stage(request, scope: Scope, *, now, card: Card | None = None, **extra) -> dict:
+    """Everything the study page shows: the counters and either a card or the end."""
+    settings = queue.settings_of(request.user)
+    day = queue.today(request.user, settings, now=now)
+    sitting = _session(request, scope, now)
+    if scope.practice:
+        left = (
+            queue.studiable(request.user, now=now, only=scope.only)
+            .exclude(id__in=sitting["seen"])
+            .count()
+        )
+        done = len(sitting["seen"])
+        card = card or queue.next_practice(
+            request.user, now=now, only=scope.only, seen=sitting["seen"]
+        )
+    else:
+        left = queue.counts(request.user, settings, now=now, day=day, only=scope.only).total
+        done = day.answered
+        card = card or queue.next_card(request.user, settings, now=now, day=day, only=scope.only)
+    context = {
+        "scope": scope,
+        "left": left,
+        "done": done,
+        "card": card,
+        "settings": settings,
+    } | extra
+    if card is None:
+        context |= {"stage": "done", **_summary(request.user, scope, sitting, now=now)}
+    else:
+        context.setdefault("stage", "question")
+        context.setdefault("token", uuid.uuid4())
+        context.setdefault("shown_at", int(time.time() * 1000))
+        context["choices"] = [
+            (LETTERS[i], c) for i, c in enumerate(card.question.choices.all())
+        ] if card.question.kind == Kind.MULTIPLE_CHOICE else []  # fmt: skip
+    return context
+
+
+def _summary(user, scope: Scope, sitting: dict, *, now) -> dict:
+    started = dt.datetime.fromisoformat(sitting["started"])
+    done = Review.objects.filter(user=user, reviewed_at__gte=started, is_practice=scope.practice)
+    if scope.only:
+        done = done.filter(**{f"card__{k}": v for k, v in scope.only.children})
+    figures = done.aggregate(
+        studied=Count("id"), right=Count("id", filter=Q(rating__gt=1)), ms=Sum("duration_ms")
+    )
+    return {
+        "studied": figures["studied"] or 0,
+        "right": figures["right"] or 0,
+        "minutes": round((figures["ms"] or 0) / 60000, 1),
+        "next_due": queue.next_due(user, now=now, only=scope.only),
+    }
+
+
+def _render(request, context: dict):
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#stage", context | {"oob": True})
+    return render(request, TEMPLATE, context)
+
+
+def _own_card(request, card_id: int) -> Card:
+    return get_object_or_404(
+        Card.objects.select_related("question__source"), id=card_id, user=request.user
+    )
+
+
+@require_GET
+def study(request):
+    scope = Scope.from_data(request.GET)
+    now = timezone.now()
+    if not request.htmx:
+        request.session.pop(f"study:{scope.url}", None)  # a new sitting
+        queue.ensure_cards(request.user)
+    card = None
+    if "card" in request.GET:  # after an undo: show the card that was taken back
+        card = _own_card(request, _int(request.GET["card"]))
+    return _render(request, _stage(request, scope, now=now, card=card))
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Http404("A card id is a number.") from None
+
+
+def _bad(form) -> HttpResponse:
+    messages = [f"{field}: {error}" for field, errors in form.errors.items() for error in errors]
+    return HttpResponseBadRequest(
+        "The request was refused: " + "; ".join(messages), content_type="text/plain"
+    )
+
+
+def _feedback(request, card: Card, form, *, verdict, scope: Scope, now) -> dict:
+    settings = queue.settings_of(request.user)
+    intervals = scheduler.preview(card, now=now, scheduler=scheduler.scheduler_for(settings))
+    allowed = reviews.allowed_ratings(verdict)
+    grades = [
+        {
+            "rating": rating,
+            "label": Review.Rating(rating).label,
+            "interval": ""
+            if scope.practice
+            else str(scheduler.Interval(intervals[rating].total_seconds())),
+            "focus": rating == (3 if 3 in allowed else allowed[0]),
+        }
+        for rating in allowed
+    ]
+    response = form.cleaned_data["response"]
+    shown_response = response
+    if card.question.kind == Kind.MULTIPLE_CHOICE and verdict:
+        shown_response = verdict.matched or ""
+    return _stage(
+        request, scope, now=now, card=card, stage="feedback", verdict=verdict, grades=grades,
+        response=response, shown_response=shown_response,
+        token=form.cleaned_data["token"], shown_at=form.cleaned_data["shown_at"],
+    )  # fmt: skip
+
+
+@require_GET
+def reveal(request, card_id: int):
+    """A flashcard's answer side."""
+    form = AnswerForm(request.GET)
+    if not form.is_valid():
+        return _bad(form)
+    card = _own_card(request, card_id)
+    scope = Scope.from_data(request.GET)
+    return _render(
+        request, _feedback(request, card, form, verdict=None, scope=scope, now=timezone.now())
+    )
+
+
+@require_POST
+def answer(request, card_id: int):
+    """Check a choice or a typed answer; nothing is recorded until the grade."""
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        return _bad(form)
+    card = _own_card(request, card_id)
+    scope = Scope.from_data(request.POST)
+    verdict = reviews.check(card.question, form.cleaned_data["response"])
+    return _render(
+        request, _feedback(request, card, form, verdict=verdict, scope=scope, now=timezone.now())
+    )
+
+
+@require_POST
+def grade(request, card_id: int):
+    form = GradeForm(request.POST)
+    if not form.is_valid():
+        return _bad(form)
+    scope = Scope.from_data(request.POST)
+    now = timezone.now()
+    shown_at = form.cleaned_data["shown_at"]
+    try:
+        graded = reviews.grade(
+            card_id,
+            user=request.user,
+            settings=queue.settings_of(request.user),
+            rating=form.cleaned_data["rating"],
+            token=form.cleaned_data["token"],
+            response=form.cleaned_data["response"],
+            now=now,
+            duration_ms=None if shown_at is None else int(now.timestamp() * 1000) - shown_at,
+            practice=scope.practice,
+        )
+    except Card.DoesNotExist:
+        raise Http404("No such card.") from None
+    except reviews.GradeRefused as refused:
+        return HttpResponse(str(refused), status=409, content_type="text/plain")
+    if scope.practice and not graded.repeated:
+        sitting = _session(request, scope, now)
+        sitting["seen"].append(card_id)
+        request.session.modified = True
+    if request.htmx:
+        return _render(request, _stage(request, scope, now=now))
+    return redirect(scope.url)
+
+
+@require_POST
+def undo(request):
+    scope = Scope.from_data(request.POST)
+    card = reviews.undo_last(request.user)
+    if card is None:
+        return HttpResponse("There is no answer to undo.", status=409, content_type="text/plain")
+    sitting = _session(request, scope, timezone.now())
+    if card.id in sitting["seen"]:
+        sitting["seen"].remove(card.id)
+        request.session.modified = True
+    if request.htmx:
+        return _render(
+            request, _stage(request, scope, now=timezone.now(), card=_own_card(request, card.id))
+        )
+    return redirect(f"{scope.url}{'&' if '?' in scope.url else '?'}card={card.id}")
+
+
+@require_POST
+def suspend(request, card_id: int):
+    reviews.suspend(_own_card(request, card_id))
+    return _after_card_action(request)
+
+
+@require_POST
+def bury(request, card_id: int):
+    reviews.bury(
+        _own_card(request, card_id), settings=queue.settings_of(request.user), now=timezone.now()
+    )
+    return _after_card_action(request)
+
+
+def _after_card_action(request):
+    scope = Scope.from_data(request.POST)
+    if request.htmx:
+        return _render(request, _stage(request, scope, now=timezone.now()))
+    return redirect(scope.url)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import queue
+from .. import queue, stats
 from ..forms import SettingsForm
 from ..models import Deck, Source
 
@@ -24,7 +24,12 @@ def dashboard(request):
     return render(
         request,
         "studyapp/dashboard.html",
-        {"decks": decks, "total": total, "day": day, "settings": settings},
+        {
+            "decks": decks,
+            "total": total,
+            "day": day,
+            "today": stats.today(user=request.user, settings=settings, now=now),
+        },
     )
 
 

@@ -5,7 +5,11 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     var target = event.target;
-    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) {
+      // Escape leaves the answer field, so the letter keys (u undo) work again.
+      if (event.key === "Escape" && target.blur) target.blur();
+      return;
+    }
     var stage = document.getElementById("stage");
     if (!stage) return;
     var key = event.key.toLowerCase();

@@ -47,8 +47,8 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Greatest, Power, RowNumber, TruncHour
 
 from .days import day_bounds, study_day
-from .scheduler import forgetting_curve
 from .models import Card, Deck, LearnerSettings, Question, Review, Source
+from .scheduler import forgetting_curve
 
 # Anki's line between young and mature cards, in days of interval.
 MATURE_DAYS = 21

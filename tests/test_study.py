@@ -273,7 +273,7 @@ def test_without_javascript_a_card_is_answered_graded_and_the_next_one_shown(
     graded = learner_client.post(
         reverse("grade", args=[card.id]), fields | {"response": "12.82 trillion", "rating": 3}
     )
-    assert graded.status_code == 302 and graded["Location"] == reverse("study")
+    assert graded.status_code == 302 and graded["Location"] == reverse("study") + "?continue=1"
     assert "Next one" in learner_client.get(graded["Location"]).content.decode()
     assert Review.objects.get().was_correct is True
 

@@ -74,6 +74,11 @@ class Scope:
         query = {k: v for k, v in self.fields.items() if v}
         return reverse("study") + (f"?{urlencode(query)}" if query else "")
 
+    def next_url(self, **extra) -> str:
+        """Where a plain POST redirects: the same sitting goes on (see study())."""
+        query = {k: v for k, v in self.fields.items() if v} | {"continue": "1"} | extra
+        return reverse("study") + f"?{urlencode(query)}"
+
 
 def _session(request, scope: Scope, now) -> dict:
     """The current sitting, kept in the session: when it began and, in practice, the cards
@@ -154,8 +159,8 @@ def _own_card(request, card_id: int) -> Card:
 def study(request):
     scope = Scope.from_data(request.GET)
     now = timezone.now()
-    if not request.htmx:
-        request.session.pop(f"study:{scope.url}", None)  # a new sitting
+    if not request.htmx and "continue" not in request.GET:
+        request.session.pop(f"study:{scope.url}", None)  # opening the page starts a new sitting
         queue.ensure_cards(request.user)
     card = None
     if "card" in request.GET:  # after an undo: show the card that was taken back
@@ -260,7 +265,7 @@ def grade(request, card_id: int):
         request.session.modified = True
     if request.htmx:
         return _render(request, _stage(request, scope, now=now))
-    return redirect(scope.url)
+    return redirect(scope.next_url())
 
 
 @require_POST
@@ -277,7 +282,7 @@ def undo(request):
         return _render(
             request, _stage(request, scope, now=timezone.now(), card=_own_card(request, card.id))
         )
-    return redirect(f"{scope.url}{'&' if '?' in scope.url else '?'}card={card.id}")
+    return redirect(scope.next_url(card=card.id))
 
 
 @require_POST
@@ -298,4 +303,4 @@ def _after_card_action(request):
     scope = Scope.from_data(request.POST)
     if request.htmx:
         return _render(request, _stage(request, scope, now=timezone.now()))
-    return redirect(scope.url)
+    return redirect(scope.next_url())

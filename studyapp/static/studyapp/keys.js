@@ -12,6 +12,12 @@
     }
     var stage = document.getElementById("stage");
     if (!stage) return;
+    // A card HTMX has just swapped in is wired up (and focused) only when the swap settles;
+    // a click before that would submit its form as a full page load. Ignore keys till then.
+    if (stage.classList.contains("htmx-settling")) {
+      event.preventDefault();
+      return;
+    }
     var key = event.key.toLowerCase();
     var button;
     if (key === " " || key === "enter") {

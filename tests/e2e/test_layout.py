@@ -1,5 +1,7 @@
 """Layout at 375 px, the dark colour scheme, and screenshots of the main states."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -113,3 +115,14 @@ def test_progress_page(open_page, bank, learner, width):
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert_fits(page, "progress")
     screenshot(page, f"progress-{width}-light")
+
+
+def test_progress_after_a_session_shows_the_reviews_just_made(page, bank):
+    page.goto("/study/")
+    page.get_by_role("button", name="Show answer").click()
+    page.get_by_role("button", name=re.compile(r"\bEasy\b")).click()
+    expect(page.locator("#counters")).to_contain_text("1 done today")
+    page.goto("/progress/")
+    expect(page.get_by_text("1 review in the last 30 days.")).to_be_visible()
+    expect(page.locator(".today-stats")).to_contain_text(re.compile(r"Reviewed today\s*1\b"))
+    assert page.locator("svg.chart rect.seg-new").count() == 1

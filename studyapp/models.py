@@ -175,7 +175,11 @@ class Card(models.Model):
             models.UniqueConstraint(fields=["user", "question"], name="card_one_per_learner"),
             models.CheckConstraint(condition=Q(state__in=[0, 1, 2, 3]), name="card_state_known"),
         ]
-        indexes = [models.Index(fields=["user", "due"], name="card_user_due")]
+        indexes = [
+            models.Index(fields=["user", "due"], name="card_user_due"),
+            # The study queue: each kind of work (state) in due order, then bank order.
+            models.Index(fields=["user", "state", "due", "id"], name="card_user_state_due"),
+        ]
 
     def __str__(self):
         return f"{self.question.uid} ({self.user})"

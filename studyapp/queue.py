@@ -6,12 +6,15 @@ the next few minutes, rather than leave the learner waiting.
 """
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery, TextField
 
 from .days import day_bounds, study_day
-from .models import Card, LearnerSettings, Question, Review
+from .models import Card, Choice, LearnerSettings, Question, Review
 
 LEARN_AHEAD = dt.timedelta(minutes=20)
 LEARNING = (Card.State.LEARNING, Card.State.RELEARNING)
@@ -28,6 +31,12 @@ class Today:
     introduced: int
 
 
+class ChoiceRow(NamedTuple):
+    position: int
+    text: str
+    is_correct: bool
+
+
 @dataclass(frozen=True)
 class Counts:
     learning: int  # learning and relearning cards due today
@@ -40,7 +49,12 @@ class Counts:
 
 
 def settings_of(user) -> LearnerSettings:
-    return LearnerSettings.objects.get_or_create(user=user)[0]
+    """The learner's settings, usually loaded with the user (studyapp.auth.StudyBackend)."""
+    try:
+        return user.study_settings
+    except LearnerSettings.DoesNotExist:
+        user.study_settings = LearnerSettings.objects.get_or_create(user=user)[0]
+        return user.study_settings
 
 
 def ensure_cards(user) -> int:
@@ -105,31 +119,151 @@ def _count_filters(day: Today) -> dict:
     }
 
 
-def next_card(
-    user, settings: LearnerSettings, *, now: dt.datetime, day: Today, only: Q = ALL
-) -> Card | None:
-    cards = studiable(user, now=now, only=only).select_related("question__source")
-    learning = cards.filter(state__in=LEARNING, due__lte=now).order_by("due", "id").first()
-    if learning:
-        return learning
-    review = cards.filter(state=Card.State.REVIEW, due__lt=day.end).order_by("due", "id")
-    new = cards.filter(state=Card.State.NEW).order_by("id") if new_left(settings, day) else None
-    # Mix new cards in among the reviews: one new card, then as many reviews as there are
-    # reviews per new card left, so both run out together.
-    found = counts(user, settings, now=now, day=day, only=only) if new is not None else None
-    if (
-        found
-        and found.new
-        and (not found.review or day.answered % (found.review // found.new + 1) == 0)
-    ):
-        return new.first()
-    return (
-        review.first()
-        or (new.first() if new is not None else None)
-        or cards.filter(state__in=LEARNING, due__lte=now + LEARN_AHEAD)
-        .order_by("due", "id")
-        .first()
+class CountOf(Subquery):
+    """(SELECT COUNT(*) FROM (subquery)): a count as an expression, so the counters and the
+    next card come back in one query. Each count is an index range scan of its own."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+
+
+class ChoiceList(Func):
+    """The question's choices as a JSON text [[position, text, is_correct], ...], fetched with
+    the card instead of by a query of their own."""
+
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = (
+            "(SELECT json_group_array(json_array(c.position, c.text, c.is_correct)) FROM "
+            f"(SELECT position, text, is_correct FROM {Choice._meta.db_table} "
+            "WHERE question_id = %(expressions)s ORDER BY position) c)"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = (
+            "(SELECT COALESCE(json_agg(json_build_array(position, text, is_correct) "
+            f"ORDER BY position), '[]')::text FROM {Choice._meta.db_table} "
+            "WHERE question_id = %(expressions)s)"
+        )
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def with_choices(cards: QuerySet[Card]) -> QuerySet[Card]:
+    return cards.select_related("question__deck", "question__source").annotate(
+        choice_list=ChoiceList(F("question_id"))
     )
+
+
+def choices_of(card: Card) -> list[ChoiceRow]:
+    """The choices a card was fetched with (see with_choices), in order."""
+    return [ChoiceRow(p, t, bool(c)) for p, t, c in json.loads(card.choice_list or "[]")]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    day: Today
+    counts: Counts
+    card: Card | None
+
+
+def _first(cards: QuerySet[Card], order: str) -> Subquery:
+    return Subquery(cards.order_by(order, "id").values("id")[:1])
+
+
+def snapshot(
+    user, settings: LearnerSettings, *, now: dt.datetime, only: Q = ALL, practice_since=None
+) -> Snapshot:
+    """Today's counts and the next card, in one query.
+
+    The query returns the first card of each kind of work (learning due now, review due today,
+    new, learning due soon), each row carrying the counts; the choice between them, which
+    depends on the counts, is made here. practice_since: the start of a practice sitting, whose
+    cards come once each in bank order, ignoring the schedule."""
+    start, end = day_bounds(
+        study_day(now, tz=settings.time_zone, starts_at=settings.day_starts_at),
+        tz=settings.time_zone,
+        starts_at=settings.day_starts_at,
+    )
+    cards = studiable(user, now=now, only=only).order_by()
+    answers = Review.objects.filter(
+        user=user, reviewed_at__gte=start, reviewed_at__lt=end
+    ).order_by()
+    figures = {
+        "n_answered": CountOf(answers.values("id")),
+        "n_introduced": CountOf(
+            answers.filter(state=Card.State.NEW, is_practice=False).values("id")
+        ),
+    }
+    if practice_since is not None:
+        practised = Review.objects.filter(
+            user=user, is_practice=True, reviewed_at__gte=practice_since
+        )
+        left = cards.exclude(id__in=practised.values("card_id"))
+        figures["n_new"] = CountOf(left.values("id"))
+        candidates = {"practice": _first(left, "id")}
+    else:
+        learning = cards.filter(state__in=LEARNING)
+        figures |= {
+            "n_learning": CountOf(learning.filter(due__lt=end).values("id")),
+            "n_review": CountOf(cards.filter(state=Card.State.REVIEW, due__lt=end).values("id")),
+            # Only up to the daily limit matters, so the count stops there.
+            "n_new": CountOf(
+                cards.filter(state=Card.State.NEW).values("id")[: settings.new_per_day]
+            ),
+        }
+        candidates = {
+            "learning": _first(learning.filter(due__lte=now), "due"),
+            "review": _first(cards.filter(state=Card.State.REVIEW, due__lt=end), "due"),
+            # New cards have no due date: ordering by it too lets one index serve every kind.
+            "new": _first(cards.filter(state=Card.State.NEW), "due"),
+            "ahead": _first(learning.filter(due__lte=now + LEARN_AHEAD), "due"),
+        }
+    which = Q()
+    for candidate in candidates.values():
+        which |= Q(id=candidate)
+    rows = list(
+        with_choices(Card.objects.filter(which, user=user)).annotate(
+            **figures, **{f"{name}_id": c for name, c in candidates.items()}
+        )
+    )
+    if rows:
+        first = rows[0]
+        found = {name: getattr(first, name) for name in figures}
+    else:  # nothing to show, but the counters still need their figures
+        first = None
+        found = (
+            get_user_model().objects.filter(pk=user.pk).annotate(**figures).values(*figures).get()
+        )
+    day = Today(start, end, found["n_answered"], found["n_introduced"])
+    if practice_since is not None:
+        counts = Counts(0, 0, found["n_new"])
+        chosen = first.practice_id if first else None
+    else:
+        counts = Counts(
+            learning=found["n_learning"],
+            review=found["n_review"],
+            new=min(found["n_new"], new_left(settings, day)),
+        )
+        chosen = first and _choose(first, counts, day)
+    card = next((row for row in rows if row.id == chosen), None)
+    return Snapshot(day=day, counts=counts, card=card)
+
+
+def _choose(row: Card, counts: Counts, day: Today) -> int | None:
+    """Learning cards due now first; then new cards mixed in among the reviews: one new card,
+    then as many reviews as there are reviews per new card left, so both run out together;
+    then learning cards due soon."""
+    if row.learning_id:
+        return row.learning_id
+    if counts.new and (not counts.review or day.answered % (counts.review // counts.new + 1) == 0):
+        return row.new_id
+    return row.review_id or (row.new_id if counts.new else None) or row.ahead_id
+
+
+def next_card(user, settings: LearnerSettings, *, now: dt.datetime, only: Q = ALL) -> Card | None:
+    return snapshot(user, settings, now=now, only=only).card
 
 
 def next_due(user, *, now: dt.datetime, only: Q = ALL) -> dt.datetime | None:

@@ -2,13 +2,16 @@
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Subquery
 
 from . import grading, scheduler
 from .days import day_bounds, study_day
 from .models import Card, Kind, LearnerSettings, Question, Review
+from .queue import ChoiceRow, choices_of, with_choices
 
 # A review's duration is capped, as Anki does, so a card left open over lunch doesn't count.
 MAX_DURATION_MS = 5 * 60 * 1000
@@ -18,12 +21,15 @@ class GradeRefused(Exception):
     """A grade the card cannot take; the message says why."""
 
 
-def check(question: Question, response: str) -> grading.Verdict | None:
-    """The verdict on a response; None for a flashcard, which the learner rates."""
+def check(
+    question: Question, response: str, choices: Sequence[ChoiceRow] = ()
+) -> grading.Verdict | None:
+    """The verdict on a response; None for a flashcard, which the learner rates. A multiple
+    choice is answered with the position of the chosen choice."""
     if question.kind == Kind.FLASHCARD:
         return None
     if question.kind == Kind.MULTIPLE_CHOICE:
-        chosen = next((c for c in question.choices.all() if str(c.position) == response), None)
+        chosen = next((c for c in choices if str(c.position) == response), None)
         if chosen is None:
             return grading.Verdict("wrong", question.answer, None)
         return grading.Verdict(
@@ -44,7 +50,7 @@ def allowed_ratings(verdict: grading.Verdict | None) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Graded:
-    review: Review
+    review: Review | None  # None when the token had been used already
     repeated: bool  # the token had been used already: nothing new was recorded
 
 
@@ -63,13 +69,17 @@ def grade(
 ) -> Graded:
     """Record one answer. The card row is locked, so concurrent grades queue; a token already
     used records nothing more. Raises Card.DoesNotExist for another learner's card."""
-    card = Card.objects.select_for_update().select_related("question").get(id=card_id, user=user)
-    earlier = Review.objects.filter(token=token).first()
-    if earlier is not None:
-        if earlier.card_id != card.id:
+    # One query: the locked card, its question and choices, and whether the token was used.
+    card = (
+        with_choices(Card.objects.select_for_update(of=("self",)))
+        .annotate(token_card=Subquery(Review.objects.filter(token=token).values("card_id")[:1]))
+        .get(id=card_id, user=user)
+    )
+    if card.token_card is not None:
+        if card.token_card != card.id:
             raise GradeRefused("This form's token was already used for another card.")
-        return Graded(earlier, repeated=True)
-    verdict = check(card.question, response)
+        return Graded(None, repeated=True)
+    verdict = check(card.question, response, choices_of(card))
     if rating not in allowed_ratings(verdict):
         names = ", ".join(Review.Rating(r).label for r in allowed_ratings(verdict))
         raise GradeRefused(f"This answer can be graded {names}, not {Review.Rating(rating).label}.")

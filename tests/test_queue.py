@@ -31,8 +31,7 @@ def learning_card(user, due, **kwargs):
 
 
 def next_of(user, settings, now=NOW, **kwargs):
-    day = queue.today(user, settings, now=now)
-    return queue.next_card(user, settings, now=now, day=day, **kwargs)
+    return queue.next_card(user, settings, now=now, **kwargs)
 
 
 @pytest.fixture

@@ -14,6 +14,6 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="studyapp.auth.StudyBackend")
         return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})

@@ -80,55 +80,42 @@ class Scope:
         return reverse("study") + f"?{urlencode(query)}"
 
 
-def _session(request, scope: Scope, now) -> dict:
-    """The current sitting, kept in the session: when it began and, in practice, the cards
-    already practised. A full page load of the study page starts a new one."""
+def _sitting_start(request, scope: Scope, now) -> dt.datetime:
+    """When the current sitting began, kept in the session. A practice sitting shows each card
+    once; the summary counts the sitting's answers. Opening the page starts a new one."""
     key = f"study:{scope.url}"
     if key not in request.session:
-        request.session[key] = {"started": now.isoformat(), "seen": []}
-    return request.session[key]
+        request.session[key] = now.isoformat()
+    return dt.datetime.fromisoformat(request.session[key])
 
 
 def _stage(request, scope: Scope, *, now, card: Card | None = None, **extra) -> dict:
     """Everything the study page shows: the counters and either a card or the end."""
     settings = queue.settings_of(request.user)
-    day = queue.today(request.user, settings, now=now)
-    sitting = _session(request, scope, now)
-    if scope.practice:
-        left = (
-            queue.studiable(request.user, now=now, only=scope.only)
-            .exclude(id__in=sitting["seen"])
-            .count()
-        )
-        done = len(sitting["seen"])
-        card = card or queue.next_practice(
-            request.user, now=now, only=scope.only, seen=sitting["seen"]
-        )
-    else:
-        left = queue.counts(request.user, settings, now=now, day=day, only=scope.only).total
-        done = day.answered
-        card = card or queue.next_card(request.user, settings, now=now, day=day, only=scope.only)
+    started = _sitting_start(request, scope, now)
+    found = queue.snapshot(
+        request.user, settings, now=now, only=scope.only,
+        practice_since=started if scope.practice else None,
+    )  # fmt: skip
+    card = card or found.card
     context = {
         "scope": scope,
-        "left": left,
-        "done": done,
+        "left": found.counts.total,
+        "done": found.day.answered,
         "card": card,
         "settings": settings,
     } | extra
     if card is None:
-        context |= {"stage": "done", **_summary(request.user, scope, sitting, now=now)}
+        context |= {"stage": "done", **_summary(request.user, scope, started, now=now)}
     else:
         context.setdefault("stage", "question")
         context.setdefault("token", uuid.uuid4())
         context.setdefault("shown_at", int(time.time() * 1000))
-        context["choices"] = [
-            (LETTERS[i], c) for i, c in enumerate(card.question.choices.all())
-        ] if card.question.kind == Kind.MULTIPLE_CHOICE else []  # fmt: skip
+        context["choices"] = list(zip(LETTERS, queue.choices_of(card), strict=False))
     return context
 
 
-def _summary(user, scope: Scope, sitting: dict, *, now) -> dict:
-    started = dt.datetime.fromisoformat(sitting["started"])
+def _summary(user, scope: Scope, started: dt.datetime, *, now) -> dict:
     done = Review.objects.filter(user=user, reviewed_at__gte=started, is_practice=scope.practice)
     if scope.only:
         done = done.filter(**{f"card__{k}": v for k, v in scope.only.children})
@@ -150,9 +137,7 @@ def _render(request, context: dict):
 
 
 def _own_card(request, card_id: int) -> Card:
-    return get_object_or_404(
-        Card.objects.select_related("question__source"), id=card_id, user=request.user
-    )
+    return get_object_or_404(queue.with_choices(Card.objects), id=card_id, user=request.user)
 
 
 @require_GET
@@ -229,7 +214,7 @@ def answer(request, card_id: int):
         return _bad(form)
     card = _own_card(request, card_id)
     scope = Scope.from_data(request.POST)
-    verdict = reviews.check(card.question, form.cleaned_data["response"])
+    verdict = reviews.check(card.question, form.cleaned_data["response"], queue.choices_of(card))
     return _render(
         request, _feedback(request, card, form, verdict=verdict, scope=scope, now=timezone.now())
     )
@@ -244,7 +229,7 @@ def grade(request, card_id: int):
     now = timezone.now()
     shown_at = form.cleaned_data["shown_at"]
     try:
-        graded = reviews.grade(
+        reviews.grade(
             card_id,
             user=request.user,
             settings=queue.settings_of(request.user),
@@ -259,10 +244,6 @@ def grade(request, card_id: int):
         raise Http404("No such card.") from None
     except reviews.GradeRefused as refused:
         return HttpResponse(str(refused), status=409, content_type="text/plain")
-    if scope.practice and not graded.repeated:
-        sitting = _session(request, scope, now)
-        sitting["seen"].append(card_id)
-        request.session.modified = True
     if request.htmx:
         return _render(request, _stage(request, scope, now=now))
     return redirect(scope.next_url())
@@ -274,10 +255,6 @@ def undo(request):
     card = reviews.undo_last(request.user)
     if card is None:
         return HttpResponse("There is no answer to undo.", status=409, content_type="text/plain")
-    sitting = _session(request, scope, timezone.now())
-    if card.id in sitting["seen"]:
-        sitting["seen"].remove(card.id)
-        request.session.modified = True
     if request.htmx:
         return _render(
             request, _stage(request, scope, now=timezone.now(), card=_own_card(request, card.id))

@@ -39,6 +39,7 @@ def progress(request):
         "heatmap": stats.heatmap(user=user, settings=settings, now=now),
         "retention": stats.retention(user=user, settings=settings, now=now),
         "forecast": forecast,
+        "forecast_total": sum(n for _, n in forecast),
         "forecast_bars": charts.stacked_bars(
             [(day.isoformat(), [("review", n)]) for day, n in forecast]
         ),

@@ -5,10 +5,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.text import Truncator
 
-from . import bank
+from . import bank, ingest
 from .models import Card, Choice, Deck, LearnerSettings, Question, Review, Source
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="A UTF-8 text file of the article.")
+    slug = forms.SlugField(required=False, help_text="Default: from the file name.")
+    title = forms.CharField(required=False, max_length=300)
+    publisher = forms.CharField(required=False, max_length=200)
+    published_on = forms.DateField(required=False, help_text="YYYY-MM-DD, if the text gives it.")
 
 
 @admin.register(Source)
@@ -16,6 +27,44 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["slug", "display_title", "publisher", "published_on", "question_count"]
     search_fields = ["slug", "title", "publisher", "text"]
     readonly_fields = ["seed_file", "text"]
+    change_list_template = "admin/studyapp/source/change_list.html"
+
+    def get_urls(self):
+        upload = path(
+            "upload/", self.admin_site.admin_view(self.upload), name="studyapp_source_upload"
+        )
+        return [upload, *super().get_urls()]
+
+    def upload(self, request):
+        """Ingest an uploaded document, as manage.py ingest does."""
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                done = ingest.ingest(
+                    name=data["file"].name, content=data["file"].read(), slug=data["slug"],
+                    title=data["title"], publisher=data["publisher"],
+                    published_on=data["published_on"],
+                )  # fmt: skip
+            except ingest.IngestError as exc:
+                form.add_error("file", str(exc))
+            else:
+                removed = (
+                    "; ".join(f"{what}: {line[:60]}" for what, line in done.removed) or "nothing"
+                )
+                self.message_user(
+                    request,
+                    f"{done.source.slug}: {done.drafts_created} draft question(s) proposed, "
+                    f"{done.drafts_kept} already there. Boilerplate removed: {removed}.",
+                    messages.SUCCESS,
+                )
+                changelist = reverse("admin:studyapp_question_changelist")
+                return redirect(f"{changelist}?drafts=yes&source__id__exact={done.source.id}")
+        context = {**self.admin_site.each_context(request), "form": form,
+                   "title": "Upload a document", "opts": self.model._meta}  # fmt: skip
+        return TemplateResponse(request, "admin/studyapp/source/upload.html", context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_questions=Count("questions"))
@@ -87,15 +136,32 @@ class ChoiceInline(admin.TabularInline):
     ordering = ["position"]
 
 
+class DraftFilter(admin.SimpleListFilter):
+    title = "drafts"
+    parameter_name = "drafts"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Drafts"), ("no", "Not drafts")]
+
+    def queryset(self, request, queryset):
+        # Tags are space-separated words; a draft carries the word "draft".
+        drafts = queryset.filter(tags__regex=r"(^|\s)draft(\s|$)")
+        if self.value() == "yes":
+            return drafts
+        if self.value() == "no":
+            return queryset.exclude(id__in=drafts.values("id"))
+        return queryset
+
+
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionForm
     inlines = [ChoiceInline]
     list_display = ["uid", "short_prompt", "kind", "deck", "source", "is_active"]
-    list_filter = ["is_active", "deck", "kind", "source"]
+    list_filter = [DraftFilter, "is_active", "deck", "kind", "source"]
     search_fields = ["uid", "prompt", "answer", "source_quote", "tags"]
     list_select_related = ["deck", "source"]
-    actions = ["activate", "deactivate"]
+    actions = ["approve", "activate", "deactivate"]
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["uid", "deck", "kind", "is_active", "tags"]}),
@@ -106,6 +172,17 @@ class QuestionAdmin(admin.ModelAdmin):
     @admin.display(description="prompt")
     def short_prompt(self, obj):
         return Truncator(obj.prompt).chars(80)
+
+    @admin.action(description="Approve the selected drafts (check, activate, untag)")
+    def approve(self, request, queryset):
+        approved, problems = 0, []
+        for question in queryset.select_related("source").prefetch_related("choices"):
+            found = ingest.approve(question)
+            problems += found
+            approved += not found
+        self.message_user(request, f"{approved} draft(s) approved.", messages.SUCCESS)
+        if problems:
+            self.message_user(request, "Not approved: " + "; ".join(problems), messages.ERROR)
 
     @admin.action(description="Activate the selected questions")
     def activate(self, request, queryset):

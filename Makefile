@@ -40,5 +40,14 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The performance benchmark (docs/PERFORMANCE.md), about half an hour on 2 cores. Its HTTP part
+# uses wrk, installed from Debian's packages when missing. Options in BENCH_ARGS, e.g.
+# make bench BENCH_ARGS="--sizes 1k --backends sqlite --skip-http"
+.PHONY: bench
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	$(BIN)/python manage.py bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,8 +45,22 @@ class BankError(Exception):
 
 
 # Field specs: name -> (check, required, max length). A check returns an error message or "".
+def _storable(value: str) -> str:
+    """Text every database can hold: JSON allows \\u0000 (PostgreSQL refuses NUL) and a lone
+    surrogate such as \\ud83d (which no UTF-8 database can take)."""
+    if "\x00" in value:
+        return "must not contain a NUL character (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"must not contain a lone surrogate (\\u{ord(value[exc.start]):04x})"
+    return ""
+
+
 def _text(value: Any) -> str:
-    return "" if isinstance(value, str) else f"must be text, not {type(value).__name__}"
+    if not isinstance(value, str):
+        return f"must be text, not {type(value).__name__}"
+    return _storable(value)
 
 
 def _int(value: Any) -> str:
@@ -59,12 +74,14 @@ def _bool(value: Any) -> str:
 
 def _key(value: Any) -> str:
     ok = isinstance(value, list) and len(value) == 1 and isinstance(value[0], str)
-    return "" if ok else f'must be a natural key like ["slug"], not {value!r}'
+    return _storable(value[0]) if ok else f'must be a natural key like ["slug"], not {value!r}'
 
 
 def _text_list(value: Any) -> str:
     ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    return "" if ok else f"must be a list of text, not {value!r}"
+    if not ok:
+        return f"must be a list of text, not {value!r}"
+    return next((message for v in value if (message := _storable(v))), "")
 
 
 def _date_or_null(value: Any) -> str:
@@ -213,7 +230,11 @@ def _read_file(path: Path, name: str, problems: list[Problem]) -> list[Any]:
         problems.append(Problem(name, "-", "-", f"not UTF-8 text (byte {exc.start})"))
         return []
     try:
-        data = json.loads(content)
+        data = json.loads(content, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        record = exc.pairs.get("uid") or exc.pairs.get("slug") or "-"
+        problems.append(Problem(name, str(record), exc.key, "named twice in one record"))
+        return []
     except json.JSONDecodeError as exc:
         problems.append(
             Problem(
@@ -224,10 +245,36 @@ def _read_file(path: Path, name: str, problems: list[Problem]) -> list[Any]:
             )
         )
         return []
+    except RecursionError:
+        problems.append(Problem(name, "-", "-", "not valid JSON: nested too deeply"))
+        return []
+    except ValueError:  # an integer longer than Python converts
+        limit = sys.get_int_max_str_digits()
+        problems.append(
+            Problem(name, "-", "-", f"not valid JSON: a number with more than {limit} digits")
+        )
+        return []
     if not isinstance(data, list):
         problems.append(Problem(name, "-", "-", "must be a JSON list of records"))
         return []
     return data
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str, pairs: dict):
+        super().__init__(key)
+        self.key, self.pairs = key, pairs
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json.loads keeps the last of two equal keys without a word; a record that names a field
+    twice (a bad merge, say) is refused instead."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key, found)
+        found[key] = value
+    return found
 
 
 def _read_record(raw: Any, name: str, index: int, problems: list[Problem]) -> Record | None:
@@ -339,7 +386,14 @@ def validate(bank: Bank) -> list[Problem]:
             problems.append(
                 Problem(record.file, record.key, "seed_file", f"no file {display(seed)}")
             )
-        elif seed.read_text(encoding="utf-8") != record.fields["text"]:
+            continue
+        try:
+            seed_text = seed.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            message = f"{display(seed)} is not UTF-8 text (byte {exc.start})"
+            problems.append(Problem(record.file, record.key, "seed_file", message))
+            continue
+        if seed_text != record.fields["text"]:
             problems.append(
                 Problem(record.file, record.key, "text", f"differs from {display(seed)}")
             )
@@ -407,6 +461,19 @@ def load(paths: Iterable[Path], *, deactivate_missing: bool) -> Counts:
     bank, problems = check(paths)
     if problems:
         raise BankError(problems)
+    return _write(bank, deactivate_missing=deactivate_missing)
+
+
+def load_from(bank: Bank, *, deactivate_missing: bool) -> Counts:
+    """load() for a bank already read (e.g. from a CSV file): validate, then write, or raise
+    BankError and write nothing."""
+    problems = validate(bank)
+    if problems:
+        raise BankError(problems)
+    return _write(bank, deactivate_missing=deactivate_missing)
+
+
+def _write(bank: Bank, *, deactivate_missing: bool) -> Counts:
     counts = Counts()
     with transaction.atomic():
         _upsert(Source, "slug", bank.sources, {}, counts, "sources")

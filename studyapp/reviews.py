@@ -5,8 +5,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Subquery
+from django.utils import timezone
 
 from . import grading, scheduler
 from .days import day_bounds, study_day
@@ -54,8 +55,25 @@ class Graded:
     repeated: bool  # the token had been used already: nothing new was recorded
 
 
+def grade(card_id: int, *, token: uuid.UUID, **answer) -> Graded:
+    """Record one answer. The card row is locked, so concurrent grades queue; a token already
+    used records nothing more. Raises Card.DoesNotExist for another learner's card."""
+    try:
+        return _record(card_id, token=token, **answer)
+    except IntegrityError:
+        # Two posts of one token raced: the other one's review committed while this one waited
+        # for the card (its token check ran on what the database held before the wait). The
+        # whole of this one was rolled back; it is a repeat.
+        earlier = Review.objects.filter(token=token).values_list("card_id", flat=True).first()
+        if earlier is None:
+            raise
+        if earlier != card_id:
+            raise GradeRefused("This form's token was already used for another card.") from None
+        return Graded(None, repeated=True)
+
+
 @transaction.atomic
-def grade(
+def _record(
     card_id: int,
     *,
     user,
@@ -63,12 +81,10 @@ def grade(
     rating: int,
     token: uuid.UUID,
     response: str,
-    now: dt.datetime,
     duration_ms: int | None,
     practice: bool,
+    now: dt.datetime | None = None,
 ) -> Graded:
-    """Record one answer. The card row is locked, so concurrent grades queue; a token already
-    used records nothing more. Raises Card.DoesNotExist for another learner's card."""
     # One query: the locked card, its question and choices, and whether the token was used.
     card = (
         with_choices(Card.objects.select_for_update(of=("self",)))
@@ -83,6 +99,9 @@ def grade(
     if rating not in allowed_ratings(verdict):
         names = ", ".join(Review.Rating(r).label for r in allowed_ratings(verdict))
         raise GradeRefused(f"This answer can be graded {names}, not {Review.Rating(rating).label}.")
+    # An answer's time is when it is applied, never before the card's last one: a grade that
+    # waited for the lock behind a later-stamped one must not move the card back in time.
+    now = max(now or timezone.now(), card.last_review or dt.datetime.min.replace(tzinfo=dt.UTC))
     before = scheduler.snapshot(card)
     review = Review(
         card=card,

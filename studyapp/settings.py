@@ -4,10 +4,12 @@ With no environment at all this is a development setup (debug on, SQLite in the 
 Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and usually DATABASE_URL.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "studyapp",
 ]
 
@@ -68,6 +72,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studyapp.middleware.explain_not_allowed",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "studyapp.urls"
@@ -110,6 +118,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any login from a locked-out client (django-axes; AXES_* below).
+    "studyapp.throttle.LoginThrottleBackend",
     # Django's model backend, loading each learner's study settings with the user.
     "studyapp.auth.StudyBackend",
 ]
@@ -145,6 +155,43 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Security, in development as in production ----------------------------------------------
+# Pages send the CSRF token in the form or, for HTMX, in the X-CSRFToken header that base.html
+# sets from the template: no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy (django-csp): only the app's own scripts, styles and images (data:
+# images too, for the admin's icons). No inline script or style anywhere, so no nonce or
+# 'unsafe-inline': htmx is served from the app by django-htmx and is told not to inject its
+# indicator <style> (the htmx-config meta in base.html). It applies with debug on as well, so
+# development and the browser tests run under the same policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+
+# Login throttling (django-axes): after DJANGO_LOGIN_FAILURE_LIMIT failed logins for one
+# username from one address, that username is refused from that address (even with the right
+# password) for DJANGO_LOGIN_COOLOFF_MINUTES; every further try restarts the wait. Locking the
+# pair rather than the address alone keeps a class behind one school address from being locked
+# out by one learner; rather than the username alone, keeps a stranger from locking a learner
+# out. The address is REMOTE_ADDR: behind a proxy that is the proxy's, and the lockout is then
+# effectively by username. Attempts are kept in the database, so several app servers share them.
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the earlier failures
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_DISABLE_ACCESS_LOG = True  # keep failed attempts only, not a log of every login's address
 
 LOGGING = {
     "version": 1,

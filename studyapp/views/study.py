@@ -236,7 +236,6 @@ def grade(request, card_id: int):
             rating=form.cleaned_data["rating"],
             token=form.cleaned_data["token"],
             response=form.cleaned_data["response"],
-            now=now,
             duration_ms=None if shown_at is None else int(now.timestamp() * 1000) - shown_at,
             practice=scope.practice,
         )
@@ -264,20 +263,20 @@ def undo(request):
 
 @require_POST
 def suspend(request, card_id: int):
+    scope = Scope.from_data(request.POST)  # first: a bad scope changes nothing
     reviews.suspend(_own_card(request, card_id))
-    return _after_card_action(request)
+    return _after_card_action(request, scope)
 
 
 @require_POST
 def bury(request, card_id: int):
-    reviews.bury(
-        _own_card(request, card_id), settings=queue.settings_of(request.user), now=timezone.now()
-    )
-    return _after_card_action(request)
-
-
-def _after_card_action(request):
     scope = Scope.from_data(request.POST)
+    settings = queue.settings_of(request.user)
+    reviews.bury(_own_card(request, card_id), settings=settings, now=timezone.now())
+    return _after_card_action(request, scope)
+
+
+def _after_card_action(request, scope: Scope):
     if request.htmx:
         return _render(request, _stage(request, scope, now=timezone.now()))
     return redirect(scope.next_url())

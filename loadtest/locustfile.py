@@ -31,6 +31,7 @@ HTMX = {"HX-Request": "true"}
 with open(os.environ["LOADTEST_ACCOUNTS"], encoding="utf-8") as accounts:
     ACCOUNTS = json.load(accounts)
 NEXT_ACCOUNT = itertools.count()
+STUDY_UNTIL = float(os.environ.get("LOADTEST_STUDY_UNTIL", "inf"))
 SUMMARY = {
     "acked_tokens": [],  # every grade answered 200 or 302
     "grade_refusals": [],  # grades answered otherwise: (status, body)
@@ -122,8 +123,11 @@ class Learner(User):
 
     @task
     def study_one_card(self):
-        """One whole card: the next card, its answer, its grade. Locust stops a learner only
-        between two of these (--stop-timeout), so no grade is cut off by the end of the run."""
+        """One whole card: the next card, its answer, its grade. No card is started after the
+        study time (LOADTEST_STUDY_UNTIL); locust runs on a little longer, so none is cut off."""
+        if time.time() >= STUDY_UNTIL:
+            time.sleep(1)
+            return
         SUMMARY["cycles"] += 1
         page = self.send("GET", "/study/", "study (next card)", headers=HTMX)
         if page is None:

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,7 @@ PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 PASSWORD = "load-Test-passphrase-" + secrets.token_hex(4)
 KILL_WINDOW = (-1.0, 15.0)  # seconds around the kill where a lost connection is expected
+GRACE = 20  # seconds after the study time for the cards under way to finish
 
 
 def arguments():
@@ -55,7 +57,9 @@ def arguments():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--kill-at", type=float, default=30, help="seconds into the run")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the database and the work folder"
+    )
     return parser.parse_args()
 
 
@@ -169,6 +173,9 @@ def main() -> int:
             f"{args.kill_at:g} s"
         )
         started = time.time()
+        # The learners start no card after the study time; locust runs GRACE s longer, so it
+        # never cuts a grade off mid-way (a grade stored but never answered).
+        env["LOADTEST_STUDY_UNTIL"] = str(started + args.duration)
         locust = subprocess.Popen(
             [
                 str(BIN / "locust"),
@@ -180,7 +187,7 @@ def main() -> int:
                 "--spawn-rate",
                 str(args.spawn_rate),
                 "--run-time",
-                f"{args.duration}s",
+                f"{args.duration + GRACE}s",
                 "--stop-timeout",
                 "30",
                 "--host",
@@ -199,7 +206,7 @@ def main() -> int:
         )
         kill = kill_a_worker(master, started + args.kill_at, args.workers)
         try:
-            output, _ = locust.communicate(timeout=args.duration + 120)
+            output, _ = locust.communicate(timeout=args.duration + GRACE + 120)
         except subprocess.TimeoutExpired:
             locust.kill()
             output, _ = locust.communicate(timeout=10)
@@ -220,8 +227,9 @@ def main() -> int:
         if not args.keep_db:
             with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            shutil.rmtree(work, ignore_errors=True)
         else:
-            print(f"database kept: {env['DATABASE_URL']}")
+            print(f"database kept: {env['DATABASE_URL']}; files (logs, summary) in {work}")
 
 
 def create_learners(env, count: int) -> list[str]:

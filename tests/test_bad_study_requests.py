@@ -391,6 +391,7 @@ def test_a_grade_without_a_login_goes_to_the_login_page_and_records_nothing(worl
 
 # A 404 or a 405 whose body says why.
 
+
 def test_a_404_for_another_learners_card_says_there_is_no_such_card(world):
     response = world.client.post(grade_url(world.theirs), grade_data())
     assert response.status_code == 404

@@ -196,28 +196,28 @@ def _feedback(request, card: Card, form, *, verdict, scope: Scope, now) -> dict:
 @require_GET
 def reveal(request, card_id: int):
     """A flashcard's answer side."""
-    form = AnswerForm(request.GET)
-    if not form.is_valid():
-        return _bad(form)
-    card = _own_card(request, card_id)
-    scope = Scope.from_data(request.GET)
-    return _render(
-        request, _feedback(request, card, form, verdict=None, scope=scope, now=timezone.now())
-    )
+    return _answered(request, card_id, request.GET, checked=False)
 
 
 @require_POST
 def answer(request, card_id: int):
     """Check a choice or a typed answer; nothing is recorded until the grade."""
-    form = AnswerForm(request.POST)
+    return _answered(request, card_id, request.POST, checked=True)
+
+
+def _answered(request, card_id: int, data, *, checked: bool):
+    form = AnswerForm(data)
     if not form.is_valid():
         return _bad(form)
     card = _own_card(request, card_id)
-    scope = Scope.from_data(request.POST)
-    verdict = reviews.check(card.question, form.cleaned_data["response"], queue.choices_of(card))
-    return _render(
-        request, _feedback(request, card, form, verdict=verdict, scope=scope, now=timezone.now())
+    scope = Scope.from_data(data)
+    verdict = (
+        reviews.check(card.question, form.cleaned_data["response"], queue.choices_of(card))
+        if checked
+        else None
     )
+    feedback = _feedback(request, card, form, verdict=verdict, scope=scope, now=timezone.now())
+    return _render(request, feedback)
 
 
 @require_POST

@@ -59,3 +59,10 @@ def test_pages_need_a_login(client):
     response = client.get(reverse("dashboard"))
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('login')}?next=/"
+
+
+def test_an_htmx_request_after_logout_is_sent_to_the_login_page_by_htmx(learner_client):
+    learner_client.post(reverse("logout"))
+    response = learner_client.get(reverse("study"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == f"{reverse('login')}?next=/study/"

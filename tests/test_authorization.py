@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -36,6 +37,10 @@ class Outcome:
     login: str | None = None  # a redirect to this login page, with ?next= the page asked for
 
     def check(self, response, url: str, where: str) -> None:
+        if "HX-Redirect" in response:  # an HTMX request sent elsewhere: htmx follows the header
+            followed = HttpResponse(status=302)
+            followed["Location"] = response["HX-Redirect"]
+            response = followed
         assert response.status_code == self.status, (
             f"{where}: expected {self}, got {response.status_code} "
             f"{response.get('Location', '')} {response.content[:300]!r}"

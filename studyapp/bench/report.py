@@ -265,7 +265,7 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                 f"{s['latency']['p50_ms']:.1f} / {s['latency']['p95_ms']:.1f}",
                 f"{c['rps']:,.0f}",
                 f"{c['latency']['p50_ms']:.1f} / {c['latency']['p95_ms']:.1f}",
-                f"{h['ratio']:.0%}",
+                f"{h['ratio']:.1%}",
                 str(errors),
             ]
         )

@@ -54,6 +54,7 @@ class SettingsForm(forms.ModelForm):
         fields = [
             "desired_retention",
             "new_per_day",
+            "reviews_per_day",
             "learning_steps",
             "relearning_steps",
             "maximum_interval",
@@ -63,6 +64,7 @@ class SettingsForm(forms.ModelForm):
         widgets = {
             "desired_retention": forms.NumberInput(attrs={"min": 0.7, "max": 0.97, "step": 0.01}),
             "new_per_day": forms.NumberInput(attrs={"min": 0, "max": 9999}),
+            "reviews_per_day": forms.NumberInput(attrs={"min": 0, "max": 99999}),
             "day_starts_at": forms.NumberInput(attrs={"min": 0, "max": 23}),
             "maximum_interval": forms.NumberInput(attrs={"min": 1, "max": 36500}),
         }

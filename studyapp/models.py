@@ -240,6 +240,10 @@ class LearnerSettings(models.Model):
     new_per_day = models.PositiveSmallIntegerField(
         default=20, help_text="How many unseen cards a study day may introduce."
     )
+    reviews_per_day = models.PositiveIntegerField(
+        default=200,
+        help_text="How many review cards a study day may show; the rest wait for the next day.",
+    )
     learning_steps = models.CharField(
         max_length=100, default="1m 10m", help_text="Waits between first answers, e.g. 1m 10m."
     )

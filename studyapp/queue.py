@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Subquery, TextField
+from django.db import connection
+from django.db.models import Count, F, Func, Q, QuerySet, TextField
 
+from . import snapshot_query
 from .days import day_bounds, study_day
 from .models import Card, Choice, LearnerSettings, Question, Review
 
@@ -119,14 +120,6 @@ def _count_filters(day: Today) -> dict:
     }
 
 
-class CountOf(Subquery):
-    """(SELECT COUNT(*) FROM (subquery)): a count as an expression, so the counters and the
-    next card come back in one query. Each count is an index range scan of its own."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
-    output_field = IntegerField()
-
-
 class ChoiceList(Func):
     """The question's choices as a JSON text [[position, text, is_correct], ...], fetched with
     the card instead of by a query of their own."""
@@ -168,98 +161,84 @@ class Snapshot:
     card: Card | None
 
 
-def _first(cards: QuerySet[Card], order: str) -> Subquery:
-    return Subquery(cards.order_by(order, "id").values("id")[:1])
+def _scope(only: Q) -> tuple[str | None, int | None]:
+    """A study scope (ALL, Q(question__deck=...) or Q(question__source=...)) as the query's
+    scope column and value."""
+    if not only:
+        return None, None
+    ((lookup, value),) = only.children
+    kind = lookup.removeprefix("question__")
+    if kind not in ("deck", "source"):
+        raise ValueError(f"A study scope is a deck or a document, not {lookup}.")
+    return kind, getattr(value, "pk", value)
 
 
 def snapshot(
     user, settings: LearnerSettings, *, now: dt.datetime, only: Q = ALL, practice_since=None
 ) -> Snapshot:
-    """Today's counts and the next card, in one query.
+    """Today's counts and the next card, in one query (see snapshot_query).
 
-    The query returns the first card of each kind of work (learning due now, review due today,
-    new, learning due soon), each row carrying the counts; the choice between them, which
-    depends on the counts, is made here. practice_since: the start of a practice sitting, whose
-    cards come once each in bank order, ignoring the schedule."""
+    The query returns the first card of each kind of work (learning and relearning due now,
+    review due today, new, learning and relearning due soon) and the counts; the choice between
+    them, which depends on the counts, is made here. practice_since: the start of a practice
+    sitting, whose cards come once each in bank order, ignoring the schedule."""
     start, end = day_bounds(
         study_day(now, tz=settings.time_zone, starts_at=settings.day_starts_at),
         tz=settings.time_zone,
         starts_at=settings.day_starts_at,
     )
-    cards = studiable(user, now=now, only=only).order_by()
-    answers = Review.objects.filter(
-        user=user, reviewed_at__gte=start, reviewed_at__lt=end
-    ).order_by()
-    figures = {
-        "n_answered": CountOf(answers.values("id")),
-        "n_introduced": CountOf(
-            answers.filter(state=Card.State.NEW, is_practice=False).values("id")
-        ),
-    }
-    if practice_since is not None:
-        practised = Review.objects.filter(
-            user=user, is_practice=True, reviewed_at__gte=practice_since
-        )
-        left = cards.exclude(id__in=practised.values("card_id"))
-        figures["n_new"] = CountOf(left.values("id"))
-        candidates = {"practice": _first(left, "id")}
-    else:
-        learning = cards.filter(state__in=LEARNING)
-        figures |= {
-            "n_learning": CountOf(learning.filter(due__lt=end).values("id")),
-            "n_review": CountOf(cards.filter(state=Card.State.REVIEW, due__lt=end).values("id")),
-            # Only up to the daily limit matters, so the count stops there.
-            "n_new": CountOf(
-                cards.filter(state=Card.State.NEW).values("id")[: settings.new_per_day]
-            ),
-        }
-        candidates = {
-            "learning": _first(learning.filter(due__lte=now), "due"),
-            "review": _first(cards.filter(state=Card.State.REVIEW, due__lt=end), "due"),
-            # New cards have no due date: ordering by it too lets one index serve every kind.
-            "new": _first(cards.filter(state=Card.State.NEW), "due"),
-            "ahead": _first(learning.filter(due__lte=now + LEARN_AHEAD), "due"),
-        }
-    which = Q()
-    for candidate in candidates.values():
-        which |= Q(id=candidate)
-    rows = list(
-        with_choices(Card.objects.filter(which, user=user)).annotate(
-            **figures, **{f"{name}_id": c for name, c in candidates.items()}
-        )
+    scope, scope_id = _scope(only)
+    practice = practice_since is not None
+    shape = snapshot_query.shape(connection.vendor, scope, practice)
+    found = snapshot_query.run(
+        shape,
+        {
+            "user": user.pk,
+            "now": now,
+            "start": start,
+            "end": end,
+            "ahead": now + LEARN_AHEAD,
+            "since": practice_since,
+            "scope": scope_id,
+            "new_cap": settings.new_per_day,
+            "review_cap": settings.reviews_per_day,
+        },
     )
-    if rows:
-        first = rows[0]
-        found = {name: getattr(first, name) for name in figures}
-    else:  # nothing to show, but the counters still need their figures
-        first = None
-        found = (
-            get_user_model().objects.filter(pk=user.pk).annotate(**figures).values(*figures).get()
-        )
-    day = Today(start, end, found["n_answered"], found["n_introduced"])
-    if practice_since is not None:
-        counts = Counts(0, 0, found["n_new"])
-        chosen = first.practice_id if first else None
+    figures, ids = found.figures, found.candidates
+    day = Today(start, end, figures["n_answered"], figures["n_introduced"])
+    if practice:
+        counts = Counts(0, 0, figures["n_left"])
+        chosen = ids["practice"]
     else:
         counts = Counts(
-            learning=found["n_learning"],
-            review=found["n_review"],
-            new=min(found["n_new"], new_left(settings, day)),
+            learning=figures["n_learning"],
+            review=min(figures["n_review"], reviews_left(settings, figures["n_reviewed"])),
+            new=min(figures["n_new"], new_left(settings, day)),
         )
-        chosen = first and _choose(first, counts, day)
-    card = next((row for row in rows if row.id == chosen), None)
-    return Snapshot(day=day, counts=counts, card=card)
+        chosen = _choose(ids, found.cards, counts, day)
+    return Snapshot(day=day, counts=counts, card=found.cards.get(chosen))
 
 
-def _choose(row: Card, counts: Counts, day: Today) -> int | None:
-    """Learning cards due now first; then new cards mixed in among the reviews: one new card,
-    then as many reviews as there are reviews per new card left, so both run out together;
-    then learning cards due soon."""
-    if row.learning_id:
-        return row.learning_id
-    if counts.new and (not counts.review or day.answered % (counts.review // counts.new + 1) == 0):
-        return row.new_id
-    return row.review_id or (row.new_id if counts.new else None) or row.ahead_id
+def reviews_left(settings: LearnerSettings, reviewed: int) -> int:
+    return max(0, settings.reviews_per_day - reviewed)
+
+
+def _choose(ids: dict, cards: dict[int, Card], counts: Counts, day: Today) -> int | None:
+    """Learning cards due now first, the earliest due of either learning state; then new cards
+    mixed in among the reviews: one new card, then as many reviews as there are reviews per new
+    card left, so both run out together; then learning cards due soon."""
+
+    def earliest(*names: str) -> int | None:
+        found = [cards[ids[name]] for name in names if ids[name] in cards]
+        return min(found, key=lambda c: (c.due, c.id)).id if found else None
+
+    if learning := earliest("learning", "relearning"):
+        return learning
+    new = ids["new"] if counts.new else None
+    review = ids["review"] if counts.review else None
+    if new and (not review or day.answered % (counts.review // counts.new + 1) == 0):
+        return new
+    return review or new or earliest("learning_ahead", "relearning_ahead")
 
 
 def next_card(user, settings: LearnerSettings, *, now: dt.datetime, only: Q = ALL) -> Card | None:

@@ -196,7 +196,7 @@ def test_learner_settings_are_editable_by_staff(staff_client, learner):
     settings_row = LearnerSettingsFactory(user=learner)
     url = reverse("admin:studyapp_learnersettings_change", args=[settings_row.pk])
     data = {
-        "user": learner.pk, "desired_retention": "0.85", "new_per_day": "15",
+        "user": learner.pk, "desired_retention": "0.85", "new_per_day": "15", "reviews_per_day": "150",
         "learning_steps": "1m 10m", "relearning_steps": "10m", "maximum_interval": "365",
         "time_zone": "Asia/Shanghai", "day_starts_at": "4",
     }  # fmt: skip

@@ -25,8 +25,8 @@ def review_card(user, due, **kwargs):
     )  # fmt: skip
 
 
-def learning_card(user, due, **kwargs):
-    return CardFactory(user=user, state=Card.State.LEARNING, step=1, due=due, stability=1.0,
+def learning_card(user, due, state=Card.State.LEARNING, **kwargs):
+    return CardFactory(user=user, state=state, step=1, due=due, stability=1.0,
                        difficulty=5.0, last_review=due - dt.timedelta(minutes=10), **kwargs)  # fmt: skip
 
 
@@ -97,6 +97,44 @@ def test_new_cards_stop_at_the_daily_limit_counting_those_already_introduced(lea
     assert next_of(learner, settings) == fresh[0]
     ReviewFactory.create_batch(2, card=fresh[4], state=Card.State.NEW, reviewed_at=at(minutes=-5))
     assert next_of(learner, settings) is None
+
+
+def test_reviews_stop_at_the_daily_limit_counting_those_already_answered(learner):
+    settings = LearnerSettingsFactory(user=learner, reviews_per_day=3, time_zone="UTC")
+    due = [review_card(learner, at(hours=-10 + i)) for i in range(5)]
+    # Today's review answers count against the limit; a practice answer and yesterday's do not.
+    ReviewFactory(card=due[4], state=Card.State.REVIEW, reviewed_at=at(hours=-1))
+    ReviewFactory(card=due[4], state=Card.State.REVIEW, reviewed_at=at(hours=-1), is_practice=True)
+    ReviewFactory(card=due[4], state=Card.State.REVIEW, reviewed_at=at(days=-1))
+    found = queue.snapshot(learner, settings, now=NOW)
+    assert found.counts.review == 2
+    assert found.card == due[0]
+    ReviewFactory.create_batch(2, card=due[4], state=Card.State.REVIEW, reviewed_at=at(minutes=-5))
+    found = queue.snapshot(learner, settings, now=NOW)
+    assert (found.counts.review, found.card) == (0, None)
+    # Learning cards are not reviews: the limit leaves them alone.
+    learning = learning_card(learner, at(minutes=-1))
+    assert next_of(learner, settings) == learning
+
+
+def test_the_review_count_stops_at_the_limit_however_large_the_backlog(learner):
+    settings = LearnerSettingsFactory(user=learner, reviews_per_day=4, time_zone="UTC")
+    for i in range(9):
+        review_card(learner, at(days=-i - 1))
+    assert queue.snapshot(learner, settings, now=NOW).counts.review == 4
+    settings.reviews_per_day = 50
+    assert queue.snapshot(learner, settings, now=NOW).counts.review == 9
+
+
+def test_learning_and_relearning_cards_due_now_come_in_due_order(learner, settings_row):
+    relearning = learning_card(learner, at(minutes=-9), state=Card.State.RELEARNING)
+    learning = learning_card(learner, at(minutes=-3))
+    assert next_of(learner, settings_row) == relearning
+    relearning.due = at(minutes=-1)
+    relearning.save()
+    assert next_of(learner, settings_row) == learning
+    # Ahead of time too: the one due sooner comes first.
+    assert next_of(learner, settings_row, now=at(minutes=-20)) == learning
 
 
 def test_practice_answers_do_not_count_against_the_new_limit(learner):

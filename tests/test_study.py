@@ -355,15 +355,16 @@ def test_the_dashboard_lists_decks_with_their_counts(learner_client, learner):
 
 def test_settings_are_saved_and_shape_the_next_card(learner_client, learner):
     data = {
-        "desired_retention": "0.85", "new_per_day": "5", "learning_steps": "2m  20m",
-        "relearning_steps": "10m", "maximum_interval": "365", "time_zone": "Asia/Shanghai",
+        "desired_retention": "0.85", "new_per_day": "5", "reviews_per_day": "50",
+        "learning_steps": "2m  20m", "relearning_steps": "10m", "maximum_interval": "365", "time_zone": "Asia/Shanghai",
         "day_starts_at": "5",
     }  # fmt: skip
     response = learner_client.post(reverse("settings"), data, follow=True)
     assert "Settings saved" in response.content.decode()
     saved = queue.settings_of(learner)
-    assert (saved.new_per_day, saved.learning_steps, saved.time_zone) == (
+    assert (saved.new_per_day, saved.reviews_per_day, saved.learning_steps, saved.time_zone) == (
         5,
+        50,
         "2m 20m",
         "Asia/Shanghai",
     )
@@ -380,8 +381,8 @@ def test_settings_are_saved_and_shape_the_next_card(learner_client, learner):
 )
 def test_bad_settings_are_refused_with_a_message(learner_client, learner, field, value, message):
     data = {
-        "desired_retention": "0.9", "new_per_day": "20", "learning_steps": "1m 10m",
-        "relearning_steps": "10m", "maximum_interval": "36500", "time_zone": "UTC", "day_starts_at": "4",
+        "desired_retention": "0.9", "new_per_day": "20", "reviews_per_day": "200",
+        "learning_steps": "1m 10m", "relearning_steps": "10m", "maximum_interval": "36500", "time_zone": "UTC", "day_starts_at": "4",
     }  # fmt: skip
     response = learner_client.post(reverse("settings"), data | {field: value})
     assert message in response.content.decode()

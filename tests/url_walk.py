@@ -190,6 +190,7 @@ def settings_form(**changes) -> dict:
     return {
         "desired_retention": "0.9",
         "new_per_day": "20",
+        "reviews_per_day": "200",
         "learning_steps": "1m 10m",
         "relearning_steps": "10m",
         "maximum_interval": "36500",

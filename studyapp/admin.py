@@ -265,5 +265,12 @@ class ReviewAdmin(ReadOnlyAdmin):
 
 @admin.register(LearnerSettings)
 class LearnerSettingsAdmin(admin.ModelAdmin):
-    list_display = ["user", "desired_retention", "new_per_day", "reviews_per_day", "time_zone", "day_starts_at"]
+    list_display = [
+        "user",
+        "desired_retention",
+        "new_per_day",
+        "reviews_per_day",
+        "time_zone",
+        "day_starts_at",
+    ]
     search_fields = ["user__username"]

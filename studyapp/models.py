@@ -5,8 +5,8 @@ Bank rows carry natural keys so the bank lives in fixtures/ and loads in place.
 """
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 
 
 class Kind(models.TextChoices):
@@ -73,7 +73,58 @@ class Deck(models.Model):
         return (self.slug,)
 
 
-class QuestionManager(models.Manager):
+class QuestionQuerySet(models.QuerySet):
+    """Bulk changes to a question's deck or retirement reach its cards' copies (see Card), and
+    questions added or brought back move the bank's revision on (see BankRevision)."""
+
+    def update(self, **kwargs):
+        if not COPIED_TO_CARDS.intersection(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            ids = list(self.values_list("pk", flat=True))
+            updated = super().update(**kwargs)
+            copy_to_cards(ids)
+            if kwargs.get("is_active"):
+                BankRevision.move_on()
+        return updated
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        with transaction.atomic(using=self.db):
+            updated = super().bulk_update(objs, fields, batch_size=batch_size)
+            if COPIED_TO_CARDS.intersection(fields):
+                copy_to_cards([obj.pk for obj in objs])
+            if "is_active" in fields:
+                BankRevision.move_on()
+        return updated
+
+    def bulk_create(self, objs, *args, **kwargs):
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            BankRevision.move_on()
+        return created
+
+
+class BankRevision(models.Model):
+    """One row: a number that moves on whenever a question is added or saved (and so may have
+    come back from retirement). A learner whose cards were made at the current revision has a
+    card for every active question, which spares counting the whole bank on every page."""
+
+    number = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"Bank revision {self.number}"
+
+    @classmethod
+    def current(cls) -> int:
+        return cls.objects.values_list("number", flat=True).first() or 0
+
+    @classmethod
+    def move_on(cls) -> None:
+        if not cls.objects.update(number=F("number") + 1):
+            cls.objects.get_or_create(pk=1, defaults={"number": 1})
+
+
+class QuestionManager(models.Manager.from_queryset(QuestionQuerySet)):
     def get_by_natural_key(self, uid):
         return self.get(uid=uid)
 
@@ -100,9 +151,26 @@ class Question(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="question_kind_known"),
         ]
+        indexes = [
+            # Mastery counts the active questions of each deck and document from this narrow
+            # index instead of every question's text.
+            models.Index(
+                fields=["deck", "source", "id"],
+                condition=Q(is_active=True),
+                name="question_active_pair",
+            ),
+        ]
 
     def __str__(self):
         return self.uid
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if not adding:
+                copy_to_cards([self.pk])
+            BankRevision.move_on()
 
     def natural_key(self):
         return (self.uid,)
@@ -112,6 +180,20 @@ class Question(models.Model):
     @property
     def tag_list(self) -> list[str]:
         return self.tags.split()
+
+
+COPIED_TO_CARDS = {"deck", "deck_id", "is_active"}
+
+
+def copy_to_cards(question_ids: list[int]) -> None:
+    """Give the questions' cards their deck and retirement as the questions now have them."""
+    for i in range(0, len(question_ids), 500):
+        chunk = question_ids[i : i + 500]
+        question = Question.objects.filter(pk=OuterRef("question_id"))
+        Card.objects.filter(question_id__in=chunk).update(
+            deck_id=Subquery(question.values("deck_id")[:1]),
+            is_retired=~Exists(question.filter(is_active=True)),
+        )
 
 
 class ChoiceManager(models.Manager):
@@ -142,6 +224,10 @@ class Choice(models.Model):
     natural_key.dependencies = ["studyapp.question"]
 
 
+# What decides whether a card may be shown now, at the end of the queue's indexes.
+SHOWABLE = ["is_retired", "is_suspended", "buried_until"]
+
+
 class Card(models.Model):
     """One learner's memory of one question, in FSRS terms."""
 
@@ -157,6 +243,11 @@ class Card(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards"
     )
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="cards")
+    # Copies of the question's deck and retirement (kept in step by Question.save and
+    # QuestionQuerySet), as Anki keeps the deck on its cards: the queue's counts and per-deck
+    # counts then read one index of the learner's cards alone, however large the collection.
+    deck = models.ForeignKey(Deck, on_delete=models.PROTECT, related_name="+", editable=False)
+    is_retired = models.BooleanField(default=False, editable=False)
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.NEW)
     step = models.PositiveSmallIntegerField(null=True, blank=True)
     stability = models.FloatField(null=True, blank=True)
@@ -177,12 +268,25 @@ class Card(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "due"], name="card_user_due"),
-            # The study queue: each kind of work (state) in due order, then bank order.
-            models.Index(fields=["user", "state", "due", "id"], name="card_user_state_due"),
+            # The study queue: each kind of work (state) in due order, then bank order, with
+            # what decides whether a card may be shown, so its counts never read the table.
+            models.Index(fields=["user", "state", "due", "id", *SHOWABLE], name="card_queue"),
+            # The same within a deck: a deck's counts and a deck's study.
+            models.Index(
+                fields=["user", "deck", "state", "due", "id", *SHOWABLE], name="card_deck_queue"
+            ),
+            # The cards forgotten most often, read from the top.
+            models.Index(fields=["user", "lapses"], name="card_user_lapses"),
         ]
 
     def __str__(self):
         return f"{self.question.uid} ({self.user})"
+
+    def save(self, *args, **kwargs):
+        if self.deck_id is None and self.question_id is not None:
+            self.deck_id = self.question.deck_id
+            self.is_retired = not self.question.is_active
+        super().save(*args, **kwargs)
 
 
 class Review(models.Model):
@@ -253,6 +357,9 @@ class LearnerSettings(models.Model):
     maximum_interval = models.PositiveIntegerField(
         default=36500, help_text="The longest wait between reviews, in days."
     )
+    cards_for_revision = models.PositiveBigIntegerField(
+        null=True, editable=False, help_text="The bank revision the learner's cards were made at."
+    )
     time_zone = models.CharField(max_length=64, default="UTC")
     day_starts_at = models.PositiveSmallIntegerField(
         default=4, help_text="The hour a new study day begins (0-23)."
@@ -275,3 +382,38 @@ class LearnerSettings(models.Model):
 
     def __str__(self):
         return f"Settings of {self.user}"
+
+
+class StudyDay(models.Model):
+    """One past study day of a learner, summed up from their reviews (studyapp.history), so the
+    history figures read a row per day instead of every answer. Derived data: valid only under
+    the time zone and day start it was counted with, and safe to delete at any time."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_days"
+    )
+    time_zone = models.CharField(max_length=64)
+    day_starts_at = models.PositiveSmallIntegerField()
+    day = models.DateField()
+    # Answers, practice included, and the same split by the card's state before the answer.
+    answers = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    learning = models.PositiveIntegerField(default=0)
+    review = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(default=0)
+    # True retention: the first answer of the day to each card in review state (practice left
+    # out), young or mature as stats.retention splits them; passed unless rated Again.
+    young_total = models.PositiveIntegerField(default=0)
+    young_passed = models.PositiveIntegerField(default=0)
+    mature_total = models.PositiveIntegerField(default=0)
+    mature_passed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "time_zone", "day_starts_at", "day"], name="study_day_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.day} ({self.time_zone}, from {self.day_starts_at}h)"

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, F, Func, Q, QuerySet, TextField
+from django.db.models import F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
 
 from . import snapshot_query
 from .days import day_bounds, study_day
-from .models import Card, Choice, LearnerSettings, Question, Review
+from .models import BankRevision, Card, Choice, Deck, LearnerSettings, Question
 
 LEARN_AHEAD = dt.timedelta(minutes=20)
 LEARNING = (Card.State.LEARNING, Card.State.RELEARNING)
@@ -24,12 +24,14 @@ ALL = Q()
 
 @dataclass(frozen=True)
 class Today:
-    """The learner's study day so far: its bounds, answers given and new cards introduced."""
+    """The learner's study day so far: its bounds, answers given, new cards introduced and
+    review cards answered (the last two count against the daily limits)."""
 
     start: dt.datetime
     end: dt.datetime
     answered: int
     introduced: int
+    reviewed: int
 
 
 class ChoiceRow(NamedTuple):
@@ -59,64 +61,71 @@ def settings_of(user) -> LearnerSettings:
 
 
 def ensure_cards(user) -> int:
-    """Give the learner a card for each active question they have none for (bank additions)."""
+    """Give the learner a card for each active question they have none for (bank additions).
+    Looking for them reads the whole bank, so it is done once per bank revision."""
+    try:
+        settings = user.study_settings
+    except LearnerSettings.DoesNotExist:  # not made yet: look every time until it is
+        settings = None
+    revision = BankRevision.current()  # before looking: a later change is looked at next time
+    if settings and settings.cards_for_revision == revision:
+        return 0
     missing = Question.objects.filter(is_active=True).exclude(cards__user=user).order_by("id")
-    cards = [Card(user=user, question_id=qid) for qid in missing.values_list("id", flat=True)]
+    cards = [
+        Card(user=user, question_id=qid, deck_id=deck)
+        for qid, deck in missing.values_list("id", "deck_id")
+    ]
     Card.objects.bulk_create(cards, ignore_conflicts=True)
+    if settings:
+        LearnerSettings.objects.filter(pk=settings.pk).update(cards_for_revision=revision)
+        settings.cards_for_revision = revision
     return len(cards)
 
 
 def studiable(user, *, now: dt.datetime, only: Q = ALL) -> QuerySet[Card]:
     """The learner's cards that may be shown now; `only` narrows them (a deck, a document)."""
-    cards = Card.objects.filter(only, user=user, question__is_active=True, is_suspended=False)
+    cards = Card.objects.filter(only, user=user, is_retired=False, is_suspended=False)
     return cards.exclude(buried_until__gt=now)
-
-
-def today(user, settings: LearnerSettings, *, now: dt.datetime) -> Today:
-    day = study_day(now, tz=settings.time_zone, starts_at=settings.day_starts_at)
-    start, end = day_bounds(day, tz=settings.time_zone, starts_at=settings.day_starts_at)
-    done = Review.objects.filter(user=user, reviewed_at__gte=start, reviewed_at__lt=end).aggregate(
-        answered=Count("id"),
-        introduced=Count("id", filter=Q(state=Card.State.NEW, is_practice=False)),
-    )
-    return Today(start=start, end=end, **done)
 
 
 def new_left(settings: LearnerSettings, day: Today) -> int:
     return max(0, settings.new_per_day - day.introduced)
 
 
-def counts(
-    user, settings: LearnerSettings, *, now: dt.datetime, day: Today, only: Q = ALL
-) -> Counts:
-    found = studiable(user, now=now, only=only).aggregate(**_count_filters(day))
-    return Counts(
-        learning=found["learning"],
-        review=found["review"],
-        new=min(found["new"], new_left(settings, day)),
-    )
+def reviews_left(settings: LearnerSettings, day: Today) -> int:
+    return max(0, settings.reviews_per_day - day.reviewed)
+
+
+class CountOf(Subquery):
+    """(SELECT COUNT(*) FROM (subquery) counted): a count as an expression, which stops at the
+    subquery's LIMIT when it has one."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
 
 
 def deck_counts(
     user, settings: LearnerSettings, *, now: dt.datetime, day: Today
 ) -> dict[int, Counts]:
-    """Counts for every deck in one grouped query. The new-card limit is the learner's, shared
-    by all decks, so each deck shows at most what is left of it."""
-    limit = new_left(settings, day)
+    """Each deck's counts as its own study would show them, in one query. The daily limits are
+    the learner's, shared by all decks, so each deck shows at most what is left of them, and
+    each count stops there: a range of the card_deck_queue index per count."""
+    cards = studiable(user, now=now).filter(deck=OuterRef("pk")).order_by().values("id")
     rows = (
-        studiable(user, now=now).values("question__deck").annotate(**_count_filters(day)).order_by()
+        Deck.objects.order_by()
+        .values_list("pk")
+        .annotate(
+            learning=CountOf(cards.filter(state__in=LEARNING, due__lt=day.end)),
+            review=CountOf(
+                cards.filter(state=Card.State.REVIEW, due__lt=day.end)[: settings.reviews_per_day]
+            ),
+            new=CountOf(cards.filter(state=Card.State.NEW)[: settings.new_per_day]),
+        )
     )
+    reviews, new = reviews_left(settings, day), new_left(settings, day)
     return {
-        row["question__deck"]: Counts(row["learning"], row["review"], min(row["new"], limit))
-        for row in rows
-    }
-
-
-def _count_filters(day: Today) -> dict:
-    return {
-        "learning": Count("id", filter=Q(state__in=LEARNING, due__lt=day.end)),
-        "review": Count("id", filter=Q(state=Card.State.REVIEW, due__lt=day.end)),
-        "new": Count("id", filter=Q(state=Card.State.NEW)),
+        deck: Counts(learning, min(review, reviews), min(fresh, new))
+        for deck, learning, review, fresh in rows
     }
 
 
@@ -162,13 +171,13 @@ class Snapshot:
 
 
 def _scope(only: Q) -> tuple[str | None, int | None]:
-    """A study scope (ALL, Q(question__deck=...) or Q(question__source=...)) as the query's
-    scope column and value."""
+    """A study scope (ALL, Q(deck=...) or Q(question__source=...)) as the query's scope column
+    and value."""
     if not only:
         return None, None
     ((lookup, value),) = only.children
-    kind = lookup.removeprefix("question__")
-    if kind not in ("deck", "source"):
+    kind = {"deck": "deck", "question__source": "source"}.get(lookup)
+    if kind is None:
         raise ValueError(f"A study scope is a deck or a document, not {lookup}.")
     return kind, getattr(value, "pk", value)
 
@@ -178,8 +187,8 @@ def snapshot(
 ) -> Snapshot:
     """Today's counts and the next card, in one query (see snapshot_query).
 
-    The query returns the first card of each kind of work (learning and relearning due now,
-    review due today, new, learning and relearning due soon) and the counts; the choice between
+    The query returns the first card of each kind of work (learning and relearning due within
+    the look-ahead, review due today, new) and the counts; the choice between
     them, which depends on the counts, is made here. practice_since: the start of a practice
     sitting, whose cards come once each in bank order, ignoring the schedule."""
     start, end = day_bounds(
@@ -205,40 +214,35 @@ def snapshot(
         },
     )
     figures, ids = found.figures, found.candidates
-    day = Today(start, end, figures["n_answered"], figures["n_introduced"])
+    day = Today(start, end, figures["n_answered"], figures["n_introduced"], figures["n_reviewed"])
     if practice:
         counts = Counts(0, 0, figures["n_left"])
         chosen = ids["practice"]
     else:
         counts = Counts(
             learning=figures["n_learning"],
-            review=min(figures["n_review"], reviews_left(settings, figures["n_reviewed"])),
+            review=min(figures["n_review"], reviews_left(settings, day)),
             new=min(figures["n_new"], new_left(settings, day)),
         )
-        chosen = _choose(ids, found.cards, counts, day)
+        chosen = _choose(ids, found.cards, counts, day, now)
     return Snapshot(day=day, counts=counts, card=found.cards.get(chosen))
 
 
-def reviews_left(settings: LearnerSettings, reviewed: int) -> int:
-    return max(0, settings.reviews_per_day - reviewed)
-
-
-def _choose(ids: dict, cards: dict[int, Card], counts: Counts, day: Today) -> int | None:
+def _choose(
+    ids: dict, cards: dict[int, Card], counts: Counts, day: Today, now: dt.datetime
+) -> int | None:
     """Learning cards due now first, the earliest due of either learning state; then new cards
     mixed in among the reviews: one new card, then as many reviews as there are reviews per new
     card left, so both run out together; then learning cards due soon."""
-
-    def earliest(*names: str) -> int | None:
-        found = [cards[ids[name]] for name in names if ids[name] in cards]
-        return min(found, key=lambda c: (c.due, c.id)).id if found else None
-
-    if learning := earliest("learning", "relearning"):
-        return learning
+    found = [cards[ids[name]] for name in ("learning", "relearning") if ids[name] in cards]
+    learning = min(found, key=lambda c: (c.due, c.id)) if found else None
+    if learning and learning.due <= now:
+        return learning.id
     new = ids["new"] if counts.new else None
     review = ids["review"] if counts.review else None
     if new and (not review or day.answered % (counts.review // counts.new + 1) == 0):
         return new
-    return review or new or earliest("learning_ahead", "relearning_ahead")
+    return review or new or (learning and learning.id)
 
 
 def next_card(user, settings: LearnerSettings, *, now: dt.datetime, only: Q = ALL) -> Card | None:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from . import grading, scheduler
+from . import grading, history, scheduler
 from .days import day_bounds, study_day
 from .models import Card, Kind, LearnerSettings, Question, Review
 from .queue import ChoiceRow, choices_of, with_choices
@@ -138,6 +138,9 @@ def undo_last(user) -> Card | None:
         scheduler.restore(card, review.card_before)
         card.save()
     review.delete()
+    # The last answer may be from a day the history summary has counted already (yesterday's,
+    # undone after midnight).
+    history.forget([review.user_id], since=review.reviewed_at)
     return card
 
 

@@ -6,12 +6,15 @@ it, so its text is built once per shape (backend, scope, practice) and then only
 new parameters. Rows become model instances through Django's own converters, as a QuerySet's
 would.
 
-Each count and each candidate is a range of the (user, state, due, id) index that stops early:
-counts that only matter up to a daily limit stop there (LIMIT inside the count), and each
-candidate is the first row of one state, so no plan has to merge two states' ranges.
+Each count and each candidate is a range of the card_queue index (card_deck_queue within a deck),
+which also holds what decides whether a card may be shown, so no table is read; counts that only
+matter up to a daily limit stop there (LIMIT inside the count), and each candidate is the first
+row of one state, so no plan has to merge two states' ranges.
 """
 
 import functools
+import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,12 +119,16 @@ def shape(vendor: str, scope: str | None, practice: bool) -> Shape:
     part of the key only so a process that talks to two backends keeps one text for each."""
     t = _tables()
     studiable = (
-        f"FROM {t['card']} c JOIN {t['question']} q ON q.id = c.question_id "
-        "WHERE c.user_id = %(user)s AND q.is_active AND NOT c.is_suspended "
-        "AND (c.buried_until IS NULL OR c.buried_until <= %(now)s)"
+        f"FROM {t['card']} c WHERE c.user_id = %(user)s AND NOT c.is_retired "
+        "AND NOT c.is_suspended AND (c.buried_until IS NULL OR c.buried_until <= %(now)s)"
     )
-    if scope:
-        studiable += f" AND q.{scope}_id = %(scope)s"
+    if scope == "deck":
+        studiable += " AND c.deck_id = %(scope)s"
+    elif scope == "source":
+        studiable = studiable.replace(
+            " WHERE ", f" JOIN {t['question']} sq ON sq.id = c.question_id WHERE ", 1
+        )
+        studiable += " AND sq.source_id = %(scope)s"
 
     def count(condition: str, cap: str | None = None) -> str:
         if cap is None:
@@ -145,13 +152,13 @@ def shape(vendor: str, scope: str | None, practice: bool) -> Shape:
             "n_new": count(f"c.state = {NEW}", "%(new_cap)s"),
         }
         candidates = {
-            "learning": first(f"c.state = {LEARNING} AND c.due <= %(now)s"),
-            "relearning": first(f"c.state = {RELEARNING} AND c.due <= %(now)s"),
+            # The first learning card due within the look-ahead is also the first due now, if
+            # any is: one candidate serves both.
+            "learning": first(f"c.state = {LEARNING} AND c.due <= %(ahead)s"),
+            "relearning": first(f"c.state = {RELEARNING} AND c.due <= %(ahead)s"),
             "review": first(f"c.state = {REVIEW} AND c.due < %(end)s"),
             # New cards have no due date: ordering by it too lets the one index serve.
             "new": first(f"c.state = {NEW}"),
-            "learning_ahead": first(f"c.state = {LEARNING} AND c.due <= %(ahead)s"),
-            "relearning_ahead": first(f"c.state = {RELEARNING} AND c.due <= %(ahead)s"),
         }
     today = (
         "SELECT COUNT(*) AS n_answered, "
@@ -168,11 +175,14 @@ def shape(vendor: str, scope: str | None, practice: bool) -> Shape:
     deck = _Columns.of(Deck, "d", question.end)
     source = _Columns.of(Source, "s", deck.end)
     ids = ", ".join(f"f.{name}" for name in candidates)
+    # MATERIALIZED: the candidates are named twice below (in the select list and the join),
+    # and each must be found once, not once per mention.
     sql = (
+        f"WITH f AS MATERIALIZED (SELECT {inner}) "
         f"SELECT t.n_answered, t.n_introduced, t.n_reviewed, "
         f"{', '.join(f'f.{n}' for n in figures)}, {ids}, "
         f"{card.sql()}, {question.sql()}, {deck.sql()}, {source.sql()}, {_choice_list(t)} "
-        f"FROM ({today}) t CROSS JOIN (SELECT {inner}) f "
+        f"FROM ({today}) t CROSS JOIN f "
         f"LEFT JOIN {t['card']} c ON c.id IN ({ids}) "
         f"LEFT JOIN {t['question']} q ON q.id = c.question_id "
         f"LEFT JOIN {t['deck']} d ON d.id = q.deck_id "
@@ -188,11 +198,34 @@ class Result:
     cards: dict[int, Card]  # the candidates' cards, with question, deck, source and choices
 
 
+# PostgreSQL spends longer planning the query than running it, so each connection prepares
+# it once (PREPARE) and then only executes it. Keyed by the driver's connection, which goes
+# (with its prepared statements) when Django reconnects.
+_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+def _execute(cursor, shape: Shape, params: dict[str, Any]) -> None:
+    if connection.vendor != "postgresql":
+        cursor.execute(shape.sql, params)
+        return
+    names = list(dict.fromkeys(_PARAM.findall(shape.sql)))
+    statement = f"studyapp_snapshot_{abs(hash(shape.sql)):x}"
+    done = _prepared.setdefault(connection.connection, set())
+    if statement not in done:
+        numbered = _PARAM.sub(lambda m: f"${names.index(m[1]) + 1}", shape.sql)
+        cursor.execute(f"PREPARE {statement} AS {numbered}")
+        done.add(statement)
+    cursor.execute(
+        f"EXECUTE {statement} ({', '.join(['%s'] * len(names))})", [params[n] for n in names]
+    )
+
+
 def run(shape: Shape, params: dict[str, Any]) -> Result:
     adapt = connection.ops.adapt_datetimefield_value
     params = {k: adapt(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}
     with connection.cursor() as cursor:
-        cursor.execute(shape.sql, params)
+        _execute(cursor, shape, params)
         rows = cursor.fetchall()
     first = rows[0]  # the figures come back on every row, and there is always one
     n = len(shape.figures)

@@ -2,7 +2,9 @@
 forecast, mastery per deck or document, and the hardest cards.
 
 Every figure is one aggregate query (or a few) whatever the size of the history; Python only
-reshapes the grouped rows (at most one per study day, deck, document or listed card).
+reshapes the grouped rows (at most one per study day, deck, document or listed card). The
+review history's figures (sections 1-4) read past study days from studyapp.history's summary,
+one row per day, and count only the current day from its reviews.
 
 Study days are grouped in SQL with the same rule as days.study_day: take the learner's local
 wall-clock time, step back `day_starts_at` hours on that clock, keep the date. Subtracting the
@@ -17,37 +19,36 @@ Every query filters by the learner: no one sees another learner's data.
 
 import datetime as dt
 import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection
 from django.db.models import (
-    Avg,
     Case,
     Count,
     DateField,
     DateTimeField,
-    DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    FilteredRelation,
     FloatField,
     Func,
-    OuterRef,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
-    Window,
 )
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Cast, Greatest, Power, RowNumber, TruncHour
+from django.db.models.functions import Cast, Greatest, Power, TruncHour
+from django.db.models.lookups import LessThan
 
+from . import history, queue
 from .days import day_bounds, study_day
-from .models import Card, Deck, LearnerSettings, Question, Review, Source
+from .models import Card, Deck, LearnerSettings, Question, Source
 from .scheduler import forgetting_curve
 
 # Anki's line between young and mature cards, in days of interval.
@@ -68,38 +69,47 @@ def retrievability_params() -> tuple[float, float]:
 
 
 class WholeDays(Func):
-    """Whole days in a duration, rounded down as timedelta.days is (fsrs counts elapsed days
-    so). Each backend holds durations differently, so each gets its own SQL; only the
-    project's two backends, SQLite and PostgreSQL, are provided for."""
+    """Whole days from the first datetime to the second, as timedelta.days counts them for a
+    span of zero or more (fsrs counts elapsed days so). A negative span comes out below 0 (0
+    or less on PostgreSQL, which rounds it toward zero): callers clamp it or compare it with a
+    positive number of days. Each backend gets its own SQL, built from its native date
+    functions: Django's datetime arithmetic on SQLite calls back into Python for every row,
+    and PostgreSQL's numeric EXTRACT(EPOCH) costs several times date_part. Only the project's
+    two backends, SQLite and PostgreSQL, are provided for."""
 
+    arity = 2
     output_field = FloatField()
 
+    def _compiled(self, compiler):
+        return [compiler.compile(expression) for expression in self.get_source_expressions()]
+
     def as_sqlite(self, compiler, connection, **extra_context):
-        # A duration is integer microseconds here; integer division rounds toward zero, and
-        # callers clamp negative durations to 0, so this is floor for the values that matter.
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s / 86400000000)", **extra_context
+        # Datetimes are stored as "YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC. The whole days
+        # are the days between the two dates, one fewer when the start's time of day is later
+        # than the end's (text order is time order here, as in Django's own lookups).
+        # julianday() is exact on a bare date; on a timestamp it rounds to the millisecond.
+        (start, start_params), (end, end_params) = self._compiled(compiler)
+        sql = (
+            f"(CAST(julianday(substr({end}, 1, 10)) - julianday(substr({start}, 1, 10)) AS "
+            f"INTEGER) - (substr({start}, 12) > substr({end}, 12)))"
         )
+        return sql, (*end_params, *start_params, *start_params, *end_params)
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 86400)",
-            **extra_context,
-        )
+        # The difference of two timestamps is whole days plus a time under a day (the session
+        # is in UTC, so every day is 24 hours).
+        (start, start_params), (end, end_params) = self._compiled(compiler)
+        return f"date_part('day', {end} - {start})", (*end_params, *start_params)
 
 
-def retrievability_now(now: dt.datetime, prefix: str = "") -> Combinable:
-    """FSRS-6 retrievability of a card at `now`, in SQL. `prefix` reaches the card through a
-    relation (e.g. "mine__"). Only meaningful for cards with a last review and a stability."""
+def retrievability_now(now: dt.datetime) -> Combinable:
+    """FSRS-6 retrievability of a card at `now`, in SQL. Only meaningful for cards with a last
+    review and a stability."""
     decay, factor = retrievability_params()
-    elapsed = WholeDays(
-        ExpressionWrapper(Value(now) - F(f"{prefix}last_review"), output_field=DurationField())
-    )
+    elapsed = WholeDays(F("last_review"), Value(now, output_field=DateTimeField()))
     # A last review after `now` (clock skew) counts as 0 days, as in fsrs.
     elapsed = Greatest(elapsed, Value(0.0), output_field=FloatField())
-    base = Value(1.0) + Value(factor) * elapsed / Cast(F(f"{prefix}stability"), FloatField())
+    base = Value(1.0) + Value(factor) * elapsed / Cast(F("stability"), FloatField())
     return Power(base, Value(decay), output_field=FloatField())
 
 
@@ -133,17 +143,6 @@ def _days_ago(day: dt.date, n: int) -> dt.date:
     return day - dt.timedelta(days=n)
 
 
-def _reviews_by_day(
-    user: AbstractBaseUser, settings: LearnerSettings, first: dt.date, last: dt.date
-) -> QuerySet[Review]:
-    """The learner's reviews in study days first..last, annotated with their study day."""
-    start, end = _bounds(settings, first, last)
-    # Filtering on the UTC bounds keeps the (user, reviewed_at) index usable.
-    return Review.objects.filter(user=user, reviewed_at__gte=start, reviewed_at__lt=end).annotate(
-        day=study_day_of("reviewed_at", settings)
-    )
-
-
 # --- 1. today ------------------------------------------------------------------------------
 
 
@@ -158,29 +157,51 @@ class Today:
     longest_streak: int
 
 
-def today(*, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime) -> Today:
+def today(
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    without_card: int | None = None,
+) -> Today:
     """Today's figures. Due work counts what the queue can still show today: cards of retired
-    questions, suspended cards and cards buried for the day are left out."""
+    questions, suspended cards and cards buried for the day are left out. without_card: how
+    many active questions the learner has no card for, when the caller knows (0 right after
+    queue.ensure_cards); counted here otherwise."""
     day = _today(settings, now)
-    start, end = _bounds(settings, day, day)
-    done = Review.objects.filter(user=user, reviewed_at__gte=start, reviewed_at__lt=end).aggregate(
-        reviewed=Count("id"),
-        ms=Sum("duration_ms"),
-        introduced=Count("id", filter=Q(state=Card.State.NEW, is_practice=False)),
-    )
-    shown = Card.objects.filter(user=user, question__is_active=True, is_suspended=False).exclude(
-        buried_until__gt=now
-    )
-    due = shown.filter(state__in=SCHEDULED, due__lt=end).count()
-    # New cards on offer: the learner's available new cards, plus active questions they have
-    # no card for yet (cards are created lazily when the bank grows).
-    taken = Card.objects.filter(user=user, question=OuterRef("pk")).exclude(
-        Q(state=Card.State.NEW, is_suspended=False)
-        & (Q(buried_until__isnull=True) | Q(buried_until__lte=now))
-    )
-    available = Question.objects.filter(is_active=True).exclude(Exists(taken)).count()
-    new_left = min(max(0, settings.new_per_day - done["introduced"]), available)
-    streak, longest = _streaks(user, settings, day)
+    end = _bounds(settings, day, day)[1]
+    # Every study day with answers, for the streaks: past days from the summary, today live.
+    studied = history.days(user, settings, now)
+    figures = studied.get(day, history.Figures())
+    done = {
+        "reviewed": figures.answers,
+        "ms": figures.duration_ms,
+        "introduced": figures.introduced,
+    }
+    # Due work, and new cards on offer counted only as far as the limit: the learner's available
+    # new cards, plus active questions they have no card for yet (cards are created lazily when
+    # the bank grows; one per question, so those are the difference of two counts). One query.
+    limit = max(0, settings.new_per_day - done["introduced"])
+    shown = queue.studiable(user, now=now).order_by().values("id")
+    counts = {
+        "due": queue.CountOf(shown.filter(state__in=SCHEDULED, due__lt=end)),
+        "new": queue.CountOf(shown.filter(state=Card.State.NEW)[:limit]),
+    }
+    if without_card is None:
+        counts |= {
+            "active": queue.CountOf(
+                Question.objects.filter(is_active=True).order_by().values("id")
+            ),
+            "kept": queue.CountOf(Card.objects.filter(user=user, is_retired=False).values("id")),
+        }
+    found = get_user_model().objects.filter(pk=user.pk).values(**counts).get()
+    if without_card is None:
+        without_card = found["active"] - found["kept"]
+    due = found["due"]
+    # A limit of 0 leaves nothing to count: the ORM then gives NULL for that count.
+    available = (found["new"] or 0) + without_card
+    new_left = min(limit, available)
+    streak, longest = _streaks(sorted(d for d, f in studied.items() if f.answers), day)
     return Today(
         day=day,
         due_today=due,
@@ -192,16 +213,9 @@ def today(*, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
     )
 
 
-def _streaks(user: AbstractBaseUser, settings: LearnerSettings, day: dt.date) -> tuple[int, int]:
-    """(current, longest) runs of study days with an answer. One row per study day studied
-    comes back from the database; the runs are counted over those rows."""
-    days = (
-        Review.objects.filter(user=user, reviewed_at__lt=_bounds(settings, day, day)[1])
-        .annotate(day=study_day_of("reviewed_at", settings))
-        .values_list("day", flat=True)
-        .distinct()
-        .order_by("day")
-    )
+def _streaks(days: list[dt.date], day: dt.date) -> tuple[int, int]:
+    """(current, longest) runs of study days with an answer, given those days (in order,
+    through `day`, today)."""
     longest = run = 0
     previous = None
     for studied in days:
@@ -237,22 +251,12 @@ def reviews_per_day(
         raise ValueError("days must be at least 1")
     last = _today(settings, now)
     first = _days_ago(last, days - 1)
-    rows = (
-        _reviews_by_day(user, settings, first, last)
-        .values("day")
-        .annotate(
-            new=Count("id", filter=Q(state=Card.State.NEW)),
-            learning=Count("id", filter=Q(state__in=LEARNING)),
-            review=Count("id", filter=Q(state=Card.State.REVIEW)),
-        )
-        .order_by()
-    )
-    found = {row["day"]: row for row in rows}
+    found = history.days(user, settings, now, first=first)
     result = []
     for offset in range(days):
         day = first + dt.timedelta(days=offset)
-        row = found.get(day, {"new": 0, "learning": 0, "review": 0})
-        result.append(DayCount(day, row["new"], row["learning"], row["review"]))
+        figures = found.get(day, history.Figures())
+        result.append(DayCount(day, figures.new, figures.learning, figures.review))
     return result
 
 
@@ -274,13 +278,8 @@ def heatmap(
     today) are None. Practice answers count."""
     last = _today(settings, now)
     first = _days_ago(last, HEATMAP_DAYS - 1)
-    rows = (
-        _reviews_by_day(user, settings, first, last)
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts = {row["day"]: row["n"] for row in rows}
+    found = history.days(user, settings, now, first=first)
+    counts = {day: figures.answers for day, figures in found.items()}
     busiest = max(counts.values(), default=0)
 
     def level(count: int) -> int:
@@ -325,35 +324,27 @@ def retention(
     scheduled for under 21 days (an unknown interval counts as young)."""
     last = _today(settings, now)
     first_of_year = _days_ago(last, PERIODS["year"] - 1)
-    firsts = (
-        _reviews_by_day(user, settings, first_of_year, last)
-        .filter(state=Card.State.REVIEW, is_practice=False)
-        .annotate(
-            nth=Window(
-                RowNumber(),
-                partition_by=[F("card_id"), F("day")],
-                order_by=[F("reviewed_at").asc(), F("id").asc()],
-            )
-        )
-        .filter(nth=1)
-    )
-    mature = Q(last_interval__gte=MATURE_DAYS)
-    groups = {"young": ~mature | Q(last_interval__isnull=True), "mature": mature, "all": Q()}
-    passed = Q(rating__gt=Review.Rating.AGAIN)
-    aggregates = {}
+    # Each study day's first answers (the summary's, today's live) are summed per period.
+    found = history.days(
+        user, settings, now, first=first_of_year, counts=False, retention=True
+    ).items()
+    result = {}
     for period, length in PERIODS.items():
-        since = Q(day__gte=_days_ago(last, length - 1))
-        for group, condition in groups.items():
-            aggregates[f"{period}_{group}_total"] = Count("id", filter=since & condition)
-            aggregates[f"{period}_{group}_passed"] = Count("id", filter=since & condition & passed)
-    found = firsts.aggregate(**aggregates)
-    return {
-        period: {
-            group: Rate(found[f"{period}_{group}_passed"], found[f"{period}_{group}_total"])
-            for group in groups
+        since = _days_ago(last, length - 1)
+        young = Rate(
+            sum(f.young_passed for day, f in found if day >= since),
+            sum(f.young_total for day, f in found if day >= since),
+        )
+        mature = Rate(
+            sum(f.mature_passed for day, f in found if day >= since),
+            sum(f.mature_total for day, f in found if day >= since),
+        )
+        result[period] = {
+            "young": young,
+            "mature": mature,
+            "all": Rate(young.passed + mature.passed, young.total + mature.total),
         }
-        for period in PERIODS
-    }
+    return result
 
 
 # --- 5. forecast ---------------------------------------------------------------------------
@@ -368,32 +359,33 @@ def forecast(
     if days < 1:
         raise ValueError("days must be at least 1")
     first = _today(settings, now)
-    last = first + dt.timedelta(days=days - 1)
-    start, end = _bounds(settings, first, last)
+    tz, starts_at = settings.time_zone, settings.day_starts_at
+    ends = [
+        day_bounds(first + dt.timedelta(days=i), tz=tz, starts_at=starts_at)[1] for i in range(days)
+    ]
+    # A card falls on the first study day that ends after it is due (overdue ones on today).
+    # Comparing `due` with the days' ends, computed here in UTC, puts it on the day that
+    # study_day_of would, without converting every card's time zone in SQL (on SQLite that
+    # calls back into Python for each row).
+    on_day = Case(
+        *(When(due__lt=end, then=Value(i)) for i, end in enumerate(ends[:-1])),
+        default=Value(days - 1),
+    )
     rows = (
         Card.objects.filter(
             user=user,
-            question__is_active=True,
+            is_retired=False,
             is_suspended=False,
             state__in=SCHEDULED,
-            due__lt=end,
+            due__lt=ends[-1],
         )
-        .annotate(
-            day=Case(
-                When(due__lt=start, then=Value(first)),
-                default=study_day_of("due", settings),
-                output_field=DateField(),
-            )
-        )
+        .annotate(day=on_day)
         .values("day")
         .annotate(n=Count("id"))
         .order_by()
     )
     counts = {row["day"]: row["n"] for row in rows}
-    return [
-        (day, counts.get(day, 0))
-        for day in (first + dt.timedelta(days=offset) for offset in range(days))
-    ]
+    return [(first + dt.timedelta(days=i), counts.get(i, 0)) for i in range(days)]
 
 
 # --- 6. mastery ----------------------------------------------------------------------------
@@ -444,43 +436,99 @@ def mastery(
     Suspended cards count by their state: suspending a card doesn't erase what is known."""
     if by not in ("deck", "source"):
         raise ValueError("by must be 'deck' or 'source'")
-    # One card per learner per question, so the filtered join keeps one row per question.
-    questions = Question.objects.filter(is_active=True).annotate(
-        mine=FilteredRelation("cards", condition=Q(cards__user=user))
-    )
-    mature_due = F("mine__last_review") + dt.timedelta(days=MATURE_DAYS)
-    review = Q(mine__state=Card.State.REVIEW)
-    answered = Q(
-        mine__state__in=SCHEDULED,
-        mine__stability__isnull=False,
-        mine__last_review__isnull=False,
-    )
-    rows = (
-        questions.values(by)
+    return _mastery(user, now, [by])[by]
+
+
+def masteries(
+    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
+) -> dict[str, list[Mastery]]:
+    """mastery() per deck and per document at once, {"deck": [...], "source": [...]}: one pass
+    over the learner's cards serves both."""
+    return _mastery(user, now, ["deck", "source"])
+
+
+def _every_card(user: AbstractBaseUser) -> QuerySet[Card]:
+    """The learner's cards, for a figure that reads every one of them. SQLite reaches them
+    through one of the indexes that start with the learner, often a queue index, and so
+    visits the table in that index's order, at random; asked for the learner's card ids, it
+    reads the table in id order, in half the time at 100k cards. PostgreSQL plans the plain
+    filter well and the id list badly."""
+    cards = Card.objects.filter(user=user)
+    if connection.vendor == "sqlite":
+        return Card.objects.filter(pk__in=cards.values("pk"))
+    return cards
+
+
+def _mastery(
+    user: AbstractBaseUser, now: dt.datetime, groupings: list[str]
+) -> dict[str, list[Mastery]]:
+    # The figures are counted per (deck, document) pair, of which there are few, and summed
+    # per grouping here. They come from the learner's cards, walked once; the questions with
+    # no card yet (cards are created lazily) are a pair's questions less the learner's cards
+    # in it. Outer-joining every question to the cards would make SQLite look up a card for
+    # each question instead of reading the learner's cards in order.
+    answered = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
+    review = Q(state=Card.State.REVIEW)
+    dated = review & Q(due__isnull=False, last_review__isnull=False)
+    cards = (
+        _every_card(user)
+        .filter(question__is_active=True)
+        .values("question__deck", "question__source")
         .annotate(
-            unseen=Count("id", filter=Q(mine__isnull=True) | Q(mine__state=Card.State.NEW)),
-            learning=Count("id", filter=Q(mine__state__in=LEARNING)),
-            young=Count("id", filter=review & Q(mine__due__lt=mature_due)),
-            mature=Count("id", filter=review & Q(mine__due__gte=mature_due)),
-            retrievability=Avg(retrievability_now(now, "mine__"), filter=answered),
+            cards=Count("id"),
+            new=Count("id", filter=Q(state=Card.State.NEW)),
+            learning=Count("id", filter=Q(state__in=LEARNING)),
+            # A dated review card is young or mature: the days between its dates, the
+            # costliest figure here, are worked out once, for young.
+            reviews=Count("id", filter=dated),
+            young=Count(
+                "id",
+                filter=dated & LessThan(WholeDays(F("last_review"), F("due")), MATURE_DAYS),
+            ),
+            recall_sum=Sum(retrievability_now(now), filter=answered),
+            recall_n=Count("id", filter=answered),
         )
         .order_by()
     )
-    found = {row[by]: row for row in rows}
-    model = Deck if by == "deck" else Source
-    groups = model.objects.filter(pk__in=found)
-    return [
-        Mastery(
-            slug=group.slug,
-            name=group.name if by == "deck" else group.display_title,
-            unseen=found[group.pk]["unseen"],
-            learning=found[group.pk]["learning"],
-            young=found[group.pk]["young"],
-            mature=found[group.pk]["mature"],
-            retrievability=found[group.pk]["retrievability"],
-        )
-        for group in groups
-    ]
+    mine = {(row["question__deck"], row["question__source"]): row for row in cards}
+    pairs = (
+        Question.objects.filter(is_active=True)
+        .values("deck", "source")
+        .annotate(questions=Count("id"))
+        .order_by()
+    )
+    sums: dict[str, dict[int, Counter]] = {by: defaultdict(Counter) for by in groupings}
+    for pair in pairs:
+        row = mine.get((pair["deck"], pair["source"]), {})
+        figures = {
+            "unseen": pair["questions"] - row.get("cards", 0) + row.get("new", 0),
+            "learning": row.get("learning", 0),
+            "young": row.get("young", 0),
+            "mature": row.get("reviews", 0) - row.get("young", 0),
+            "recall_sum": row.get("recall_sum") or 0.0,
+            "recall_n": row.get("recall_n", 0),
+        }
+        for by in groupings:
+            sums[by][pair[by]].update(figures)
+    groups = {"deck": Deck.objects.all(), "source": Source.objects.defer("text")}
+    return {
+        by: [
+            Mastery(
+                slug=group.slug,
+                name=group.name if by == "deck" else group.display_title,
+                unseen=found["unseen"],
+                learning=found["learning"],
+                young=found["young"],
+                mature=found["mature"],
+                retrievability=(
+                    found["recall_sum"] / found["recall_n"] if found["recall_n"] else None
+                ),
+            )
+            for group in groups[by].filter(pk__in=sums[by])
+            for found in [sums[by][group.pk]]
+        ]
+        for by in groupings
+    }
 
 
 # --- 7. hardest cards ----------------------------------------------------------------------
@@ -509,15 +557,40 @@ def hardest(
     """The learner's cards forgotten most often (at least once), and those least likely to be
     recalled now. Suspended cards (leeches among them) are included: they are the hardest."""
     answered = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
-    cards = (
-        Card.objects.filter(user=user, question__is_active=True)
-        .annotate(
-            recall=Case(
-                When(answered, then=retrievability_now(now)),
-                default=None,
-                output_field=FloatField(),
-            )
-        )
+    recall = Case(
+        When(answered, then=retrievability_now(now)), default=None, output_field=FloatField()
+    )
+    most_order = ["-lapses", F("recall").asc(nulls_last=True), "id"]
+    least_order = ["recall", "-lapses", "id"]
+    # The (user, lapses) index hands over the learner's cards most lapsed first, so only the
+    # first few are read; the least retrievable need every answered card.
+    most = (
+        Card.objects.filter(user=user, is_retired=False, lapses__gt=0)
+        .annotate(recall=recall)
+        .order_by(*most_order)
+        .values("id")[:limit]
+    )
+    least = (
+        _every_card(user)
+        .filter(answered, is_retired=False)
+        .annotate(recall=recall)
+        .order_by(*least_order)
+        .values("id")[:limit]
+    )
+    return Hardest(
+        most_lapses=_hard_cards(most, recall, most_order),
+        least_retrievable=_hard_cards(least, recall, least_order),
+    )
+
+
+def _hard_cards(chosen: QuerySet[Card], recall: Case, order: list) -> list[HardCard]:
+    """The chosen cards with their question and source, in the list's order. The list is
+    chosen over the bare card rows; only its few cards are joined to their question, rather
+    than sorting every candidate with its prompt and quote in tow."""
+    rows = (
+        Card.objects.filter(id__in=chosen)
+        .annotate(recall=recall)
+        .order_by(*order)
         .values(
             "id",
             "question__uid",
@@ -528,12 +601,7 @@ def hardest(
             "recall",
         )
     )
-    most = cards.filter(lapses__gt=0).order_by("-lapses", F("recall").asc(nulls_last=True), "id")
-    least = cards.filter(answered).order_by("recall", "-lapses", "id")
-    return Hardest(
-        most_lapses=[_hard(row) for row in most[:limit]],
-        least_retrievable=[_hard(row) for row in least[:limit]],
-    )
+    return [_hard(row) for row in rows]
 
 
 def _hard(row: dict) -> HardCard:

@@ -231,7 +231,9 @@ def owner_state(world) -> dict:
         card.id: {f.attname: getattr(card, f.attname) for f in Card._meta.concrete_fields}
         for card in Card.objects.filter(user=world.owner)
     }
+    # The bank revision the cards were made at is bookkeeping, which a page view may advance.
     settings = LearnerSettings.objects.filter(user=world.owner).values().get()
+    settings.pop("cards_for_revision")
     return {
         "reviews": list(Review.objects.filter(user=world.owner).values_list("id", flat=True)),
         "cards": cards,

@@ -39,7 +39,9 @@ def progress() -> dict[str, list]:
     return {
         "users": sorted(columns(User, u) for u in User.objects.all()),
         "settings": sorted(
-            (name[s.user_id], columns(LearnerSettings, s, ("id", "user_id")))
+            # The bank revision the cards were made at is bookkeeping: a restore leaves it
+            # empty, so the next page looks for missing cards again.
+            (name[s.user_id], columns(LearnerSettings, s, ("id", "user_id", "cards_for_revision")))
             for s in LearnerSettings.objects.all()
         ),
         "cards": sorted(

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from studyapp import queue, reviews
-from studyapp.models import Card, Kind, LearnerSettings, Review
+from studyapp.days import study_day
+from studyapp.models import Card, Kind, LearnerSettings, Review, StudyDay
 
 from .factories import CardFactory, QuestionFactory, UserFactory
 
@@ -289,6 +291,44 @@ def scenario_two_learners_at_once(rounds: int = 3) -> dict:
     }
 
 
+def scenario_pages_and_an_undo_at_once() -> dict:
+    """Page loads of a learner with a few days of history, each the first since those days
+    ended, race an undo of the learner's last answer, given yesterday: the history summary
+    they write must not count the undone answer."""
+    learner = UserFactory()
+    settings = LearnerSettings.objects.get_or_create(user=learner)[0]
+    cards = [flashcard_for(learner) for _ in range(3)]
+    now = timezone.now()
+    for n in range(12):
+        reviews.grade(
+            cards[n % 3].id, user=learner, settings=settings, rating=3, token=uuid.uuid4(),
+            response="", duration_ms=1000, practice=False,
+            now=now - dt.timedelta(hours=26 + 8 * (11 - n)),  # the last a day and more ago
+        )  # fmt: skip
+    clients = logged_in_clients(learner, THREADS)
+
+    def work(i):
+        if i == 0:
+            return clients[i].post(reverse("undo"), SCOPE, **HTMX).status_code
+        return clients[i].get(reverse("progress")).status_code
+
+    results = run_threads(THREADS, work)
+    rows = StudyDay.objects.filter(user=learner)
+    last = max(rows.values_list("day", flat=True), default=None)
+    fresh = Counter(
+        study_day(moment, tz=settings.time_zone, starts_at=settings.day_starts_at)
+        for moment in Review.objects.filter(user=learner).values_list("reviewed_at", flat=True)
+    )
+    return {
+        "results": results,
+        "reviews": Review.objects.filter(user=learner).count(),
+        "summary": {
+            d.isoformat(): n for d, n in rows.filter(answers__gt=0).values_list("day", "answers")
+        },
+        "fresh": {d.isoformat(): n for d, n in fresh.items() if last and d <= last},
+    }
+
+
 SCENARIOS = {
     "one_token_from_20_clients": scenario_one_token_from_20_clients,
     "one_token_from_20_threads": scenario_one_token_from_20_threads,
@@ -301,6 +341,7 @@ SCENARIOS = {
     "20_tokens_on_one_card_from_clients": scenario_20_tokens_on_one_card_from_clients,
     "20_tokens_on_one_card_from_threads": scenario_20_tokens_on_one_card_from_threads,
     "two_learners_at_once": scenario_two_learners_at_once,
+    "pages_and_an_undo_at_once": scenario_pages_and_an_undo_at_once,
 }
 
 
@@ -374,6 +415,12 @@ def two_learners(seen: dict, via: str) -> None:
         assert_no_lost_update(facts)
 
 
+def summary_counts_what_is_left(seen: dict, via: str) -> None:
+    assert seen["results"] == [200] * THREADS
+    assert seen["reviews"] == 11  # the undo took one back
+    assert seen["summary"] == seen["fresh"]
+
+
 def cases() -> list:
     rows = []
     for via in ("clients", "threads"):
@@ -385,6 +432,7 @@ def cases() -> list:
             pytest.param(f"20_tokens_on_one_card_from_{via}", via, twenty_tokens),
         ]  # fmt: skip
     rows.append(pytest.param("two_learners_at_once", "clients", two_learners))
+    rows.append(pytest.param("pages_and_an_undo_at_once", "clients", summary_counts_what_is_left))
     return [
         pytest.param(*row.values, marks=row.marks, id=f"{row.values[0]}-{row.values[2].__name__}")
         for row in rows

@@ -61,9 +61,9 @@ def test_study_day_follows_the_learner_time_zone_and_hour(learner):
     before_end = review_card(learner, at(hours=7, minutes=59))
     after_end = review_card(learner, at(hours=8, minutes=1))
     assert next_of(learner, settings) == before_end
-    counts = queue.counts(learner, settings, now=NOW, day=queue.today(learner, settings, now=NOW))
-    assert counts.review == 1
-    assert after_end.due > queue.today(learner, settings, now=NOW).end
+    found = queue.snapshot(learner, settings, now=NOW)
+    assert found.counts.review == 1
+    assert after_end.due > found.day.end
 
 
 def test_a_2am_answer_belongs_to_the_previous_study_day():
@@ -91,9 +91,9 @@ def test_new_cards_stop_at_the_daily_limit_counting_those_already_introduced(lea
     # One introduced yesterday does not count against today.
     ReviewFactory(card=CardFactory(user=learner, state=Card.State.REVIEW, due=at(days=9)),
                   state=Card.State.NEW, reviewed_at=at(days=-1))  # fmt: skip
-    day = queue.today(learner, settings, now=NOW)
-    assert day.introduced == 1
-    assert queue.counts(learner, settings, now=NOW, day=day).new == 2
+    found = queue.snapshot(learner, settings, now=NOW)
+    assert found.day.introduced == 1
+    assert found.counts.new == 2
     assert next_of(learner, settings) == fresh[0]
     ReviewFactory.create_batch(2, card=fresh[4], state=Card.State.NEW, reviewed_at=at(minutes=-5))
     assert next_of(learner, settings) is None
@@ -186,7 +186,7 @@ def test_a_deck_scope_shows_only_that_deck(learner, settings_row):
     mine = review_card(learner, at(hours=-1))
     from django.db.models import Q
 
-    assert next_of(learner, settings_row, only=Q(question__deck=mine.question.deck)) == mine
+    assert next_of(learner, settings_row, only=Q(deck=mine.question.deck)) == mine
     assert next_of(learner, settings_row) == other
 
 
@@ -208,7 +208,29 @@ def test_deck_counts_group_due_learning_and_new_per_deck(learner, settings_row):
     learning_card(learner, at(minutes=-1), question=QuestionFactory(deck=a.question.deck))
     CardFactory(user=learner, question=QuestionFactory(deck=a.question.deck))
     b = CardFactory(user=learner)
-    day = queue.today(learner, settings_row, now=NOW)
+    day = queue.snapshot(learner, settings_row, now=NOW).day
     by_deck = queue.deck_counts(learner, settings_row, now=NOW, day=day)
     assert by_deck[a.question.deck_id] == queue.Counts(learning=1, review=1, new=1)
     assert by_deck[b.question.deck_id] == queue.Counts(learning=0, review=0, new=1)
+
+
+def test_deck_counts_stop_at_what_is_left_of_the_daily_limits(learner):
+    settings = LearnerSettingsFactory(user=learner, reviews_per_day=3, new_per_day=2)
+    deck_a = QuestionFactory().deck
+    for i in range(5):
+        review_card(learner, at(hours=-i - 1), question=QuestionFactory(deck=deck_a))
+    deck_b = review_card(learner, at(hours=-1)).deck_id
+    for _ in range(4):
+        CardFactory(user=learner, question=QuestionFactory(deck=deck_a))
+    by_deck = queue.deck_counts(
+        learner, settings, now=NOW, day=queue.snapshot(learner, settings, now=NOW).day
+    )
+    assert by_deck[deck_a.id] == queue.Counts(learning=0, review=3, new=2)
+    assert by_deck[deck_b] == queue.Counts(learning=0, review=1, new=0)
+    # One review answered today leaves two of the limit for each deck.
+    ReviewFactory(card=Card.objects.filter(deck=deck_a).first(), state=Card.State.REVIEW,
+                  reviewed_at=at(minutes=-5))  # fmt: skip
+    by_deck = queue.deck_counts(
+        learner, settings, now=NOW, day=queue.snapshot(learner, settings, now=NOW).day
+    )
+    assert by_deck[deck_a.id].review == 2

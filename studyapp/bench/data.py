@@ -79,6 +79,9 @@ DUE_SHARE = 0.4  # of review cards, due by now (a learner with a backlog)
 SUSPENDED_SHARE = 0.03
 BURIED_SHARE = 0.01
 INACTIVE_SHARE = 0.01  # questions retired from the bank (their cards stay)
+# A learner working through a backlog, who raised the daily review limit from 200: the
+# benchmark's loops never exhaust it, and the review count reads up to this many due cards.
+REVIEWS_PER_DAY = 1000
 PRACTICE_SHARE = 0.01  # reviews given in practice mode
 
 WORDS = [
@@ -496,6 +499,8 @@ CARD_FIELDS = [
     "id",
     "user",
     "question",
+    "deck",
+    "is_retired",
     "state",
     "step",
     "stability",
@@ -547,6 +552,7 @@ def _learner_rows(
     user_id: int,
     first_card_id: int,
     questions: list[tuple[int, QuestionSpec]],
+    deck_ids: list[int],
     plan: LearnerPlan,
     p_again: list[float],
     rng: random.Random,
@@ -618,6 +624,8 @@ def _learner_rows(
                 card_id,
                 user_id,
                 question_id,
+                deck_ids[spec.deck],
+                not spec.is_active,
                 card["state"],
                 card["step"],
                 card["stability"],
@@ -670,7 +678,7 @@ def build(
             names.insert(min(1, others), MAIN_USERNAME)
             users = [User.objects.create(username=name, password=password) for name in names]
             for user in users:
-                LearnerSettings.objects.create(user=user)
+                LearnerSettings.objects.create(user=user, reviews_per_day=REVIEWS_PER_DAY)
             main = users[names.index(MAIN_USERNAME)]
             report.main_user_id = main.id
             report.user_ids = [main.id] + [u.id for u in users if u.id != main.id]
@@ -773,6 +781,7 @@ def build(
                         user_id=user.id,
                         first_card_id=first_card,
                         questions=questions,
+                        deck_ids=deck_ids,
                         plan=plan,
                         p_again=p_again,
                         rng=learner_rng,

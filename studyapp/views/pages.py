@@ -15,20 +15,19 @@ from ..models import Deck, Source
 @require_GET
 def dashboard(request):
     now = timezone.now()
-    queue.ensure_cards(request.user)
+    queue.ensure_cards(request.user)  # so none is without a card below
     settings = queue.settings_of(request.user)
-    day = queue.today(request.user, settings, now=now)
-    by_deck = queue.deck_counts(request.user, settings, now=now, day=day)
+    found = queue.snapshot(request.user, settings, now=now)
+    by_deck = queue.deck_counts(request.user, settings, now=now, day=found.day)
     decks = [(deck, by_deck.get(deck.id, queue.Counts(0, 0, 0))) for deck in Deck.objects.all()]
-    total = queue.counts(request.user, settings, now=now, day=day)
     return render(
         request,
         "studyapp/dashboard.html",
         {
             "decks": decks,
-            "total": total,
-            "day": day,
-            "today": stats.today(user=request.user, settings=settings, now=now),
+            "total": found.counts,
+            "day": found.day,
+            "today": stats.today(user=request.user, settings=settings, now=now, without_card=0),
         },
     )
 

@@ -15,16 +15,18 @@ RANGES = (30, 90, 365)
 @require_GET
 def progress(request):
     user, now = request.user, timezone.now()
+    queue.ensure_cards(user)  # so none is without a card below
     settings = queue.settings_of(request.user)
     days = (
         int(request.GET.get("days", 30)) if request.GET.get("days") in {"30", "90", "365"} else 30
     )
     per_day = stats.reviews_per_day(user=user, settings=settings, now=now, days=days)
     forecast = stats.forecast(user=user, settings=settings, now=now)
+    mastery = stats.masteries(user=user, settings=settings, now=now)
     context = {
         "days": days,
         "ranges": RANGES,
-        "today": stats.today(user=user, settings=settings, now=now),
+        "today": stats.today(user=user, settings=settings, now=now, without_card=0),
         "per_day": per_day,
         "per_day_bars": charts.stacked_bars(
             [
@@ -43,8 +45,8 @@ def progress(request):
         "forecast_bars": charts.stacked_bars(
             [(day.isoformat(), [("review", n)]) for day, n in forecast]
         ),
-        "by_deck": stats.mastery(user=user, settings=settings, now=now, by="deck"),
-        "by_source": stats.mastery(user=user, settings=settings, now=now, by="source"),
+        "by_deck": mastery["deck"],
+        "by_source": mastery["source"],
         "hardest": stats.hardest(user=user, settings=settings, now=now),
         "chart": {"width": charts.WIDTH, "height": charts.HEIGHT},
     }

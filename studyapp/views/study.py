@@ -44,7 +44,7 @@ class Scope:
     @property
     def only(self) -> Q:
         if self.deck:
-            return Q(question__deck=self.deck)
+            return Q(deck=self.deck)
         if self.source:
             return Q(question__source=self.source)
         return queue.ALL

@@ -30,8 +30,13 @@ VERSION = 1
 
 
 def plain_fields(model, *links: str) -> list[models.Field]:
-    """The model's own columns: not its id, not the links given (written as natural keys)."""
-    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in links]
+    """The model's own columns: not its id, not the links given (written as natural keys), not
+    the copies kept for speed (not editable: a card's deck and retirement come from the bank)."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.editable and f.name not in links
+    ]
 
 
 def sections() -> dict[str, tuple[type[models.Model], list[models.Field], tuple[str, ...]]]:

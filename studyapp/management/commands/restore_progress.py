@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, IntegrityError, transaction
 
+from studyapp import history
 from studyapp.models import Card, LearnerSettings, Question, Review
 
 from .backup_progress import FORMAT, VERSION, from_json, sections
@@ -169,6 +170,8 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
         Review.objects.filter(card__user_id__in=chunk).delete()
         Card.objects.filter(user_id__in=chunk).delete()
         LearnerSettings.objects.filter(user_id__in=chunk).delete()
+        # The history summary was counted from the reviews just deleted.
+        history.forget(chunk)
 
     def rows(model, section, **links):
         made = []
@@ -180,11 +183,20 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
     LearnerSettings.objects.bulk_create(
         rows(LearnerSettings, "settings", user_id=lambda v: user_ids[v["user"]]), batch_size=BATCH
     )
+    # A card's copies of its question's deck and retirement come from the bank, not the file.
+    bank = {
+        qid: (deck, not active)
+        for qid, deck, active in Question.objects.filter(id__in=question_ids.values()).values_list(
+            "id", "deck_id", "is_active"
+        )
+    }
     Card.objects.bulk_create(
         rows(
             Card, "cards",
             user_id=lambda v: user_ids[v["user"]],
             question_id=lambda v: question_ids[v["question"]],
+            deck_id=lambda v: bank[question_ids[v["question"]]][0],
+            is_retired=lambda v: bank[question_ids[v["question"]]][1],
         ),
         batch_size=BATCH,
     )  # fmt: skip

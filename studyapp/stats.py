@@ -17,6 +17,8 @@ studied and streaks.
 Every query filters by the learner: no one sees another learner's data.
 """
 
+from __future__ import annotations
+
 import datetime as dt
 import math
 from collections import Counter, defaultdict
@@ -58,6 +60,7 @@ SCHEDULED = (Card.State.LEARNING, Card.State.REVIEW, Card.State.RELEARNING)
 PERIODS = {"today": 1, "week": 7, "month": 30, "year": 365}
 HEATMAP_DAYS = 365
 HEATMAP_LEVELS = 4
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -143,6 +146,12 @@ def _days_ago(day: dt.date, n: int) -> dt.date:
     return day - dt.timedelta(days=n)
 
 
+def _history(user, settings, now, studied, **kwargs) -> dict[dt.date, history.Figures]:
+    """The figures per study day: `studied` when the caller read them already (one read of
+    history.days(..., retention=True) serves a whole page), else read now."""
+    return studied if studied is not None else history.days(user, settings, now, **kwargs)
+
+
 # --- 1. today ------------------------------------------------------------------------------
 
 
@@ -163,6 +172,7 @@ def today(
     settings: LearnerSettings,
     now: dt.datetime,
     without_card: int | None = None,
+    studied: dict[dt.date, history.Figures] | None = None,
 ) -> Today:
     """Today's figures. Due work counts what the queue can still show today: cards of retired
     questions, suspended cards and cards buried for the day are left out. without_card: how
@@ -171,7 +181,7 @@ def today(
     day = _today(settings, now)
     end = _bounds(settings, day, day)[1]
     # Every study day with answers, for the streaks: past days from the summary, today live.
-    studied = history.days(user, settings, now)
+    studied = _history(user, settings, now, studied)
     figures = studied.get(day, history.Figures())
     done = {
         "reviewed": figures.answers,
@@ -243,7 +253,12 @@ class DayCount:
 
 
 def reviews_per_day(
-    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, days: int
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    days: int,
+    studied: dict[dt.date, history.Figures] | None = None,
 ) -> list[DayCount]:
     """Answers on each of the last `days` study days (today last), every day present, split
     by the card's state before the answer. Practice answers count."""
@@ -251,7 +266,7 @@ def reviews_per_day(
         raise ValueError("days must be at least 1")
     last = _today(settings, now)
     first = _days_ago(last, days - 1)
-    found = history.days(user, settings, now, first=first)
+    found = _history(user, settings, now, studied, first=first)
     result = []
     for offset in range(days):
         day = first + dt.timedelta(days=offset)
@@ -268,18 +283,23 @@ class HeatCell:
     day: dt.date
     count: int
     level: int  # 0 (none) to HEATMAP_LEVELS (the busiest days), for the cell's shade
+    title: str  # "3 Mar 2024: 12", made here: a date filter per cell was much of the page's time
 
 
 def heatmap(
-    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    studied: dict[dt.date, history.Figures] | None = None,
 ) -> list[list[HeatCell | None]]:
     """Answers per study day over the last 365 study days, as calendar columns: a list of
     weeks, Monday first, each seven cells; cells outside the year (before its first day, after
     today) are None. Practice answers count."""
     last = _today(settings, now)
     first = _days_ago(last, HEATMAP_DAYS - 1)
-    found = history.days(user, settings, now, first=first)
-    counts = {day: figures.answers for day, figures in found.items()}
+    found = _history(user, settings, now, studied, first=first)
+    counts = {day: figures.answers for day, figures in found.items() if day >= first}
     busiest = max(counts.values(), default=0)
 
     def level(count: int) -> int:
@@ -293,7 +313,8 @@ def heatmap(
             day = monday + dt.timedelta(days=offset)
             if first <= day <= last:
                 count = counts.get(day, 0)
-                week.append(HeatCell(day, count, level(count)))
+                title = f"{day.day} {MONTHS[day.month - 1]} {day.year}: {count}"
+                week.append(HeatCell(day, count, level(count), title))
             else:
                 week.append(None)
         weeks.append(week)
@@ -315,7 +336,11 @@ class Rate:
 
 
 def retention(
-    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    studied: dict[dt.date, history.Figures] | None = None,
 ) -> dict[str, dict[str, Rate]]:
     """True retention, as Anki defines it: of the answers to cards in review state (practice
     left out), only the first answer to each card in each study day counts; it passed unless
@@ -325,8 +350,8 @@ def retention(
     last = _today(settings, now)
     first_of_year = _days_ago(last, PERIODS["year"] - 1)
     # Each study day's first answers (the summary's, today's live) are summed per period.
-    found = history.days(
-        user, settings, now, first=first_of_year, counts=False, retention=True
+    found = _history(
+        user, settings, now, studied, first=first_of_year, counts=False, retention=True
     ).items()
     result = {}
     for period, length in PERIODS.items():

@@ -620,3 +620,20 @@ def test_query_count_does_not_grow_with_the_history(learner, django_assert_max_n
     with django_assert_max_num_queries(len(small)), CaptureQueriesContext(connection) as large:
         CALLS[name](**kwargs)
     assert len(large) == len(small) <= 4
+
+
+def test_figures_made_from_one_read_of_the_history_are_the_same(learner):
+    """The progress page reads the history once (retention included) and hands it to each
+    figure; each must come out as it does reading for itself, over more than a year."""
+    settings = learner_settings(learner, NEW_YORK, 4)
+    now = at(NEW_YORK, 2024, 5, 30, 12)
+    add_history(learner, now, 420)
+    kwargs = {"user": learner, "settings": settings, "now": now}
+    studied = history.days(learner, settings, now, retention=True)
+    assert stats.today(**kwargs, studied=studied) == stats.today(**kwargs)
+    assert stats.heatmap(**kwargs, studied=studied) == stats.heatmap(**kwargs)
+    assert stats.retention(**kwargs, studied=studied) == stats.retention(**kwargs)
+    for days in (30, 365):
+        assert stats.reviews_per_day(**kwargs, days=days, studied=studied) == (
+            stats.reviews_per_day(**kwargs, days=days)
+        )

@@ -4,7 +4,6 @@ from one pass."""
 
 import datetime as dt
 
-import fsrs
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +19,7 @@ from .factories import (
     QuestionFactory,
     SourceFactory,
 )
+from .test_stats import fsrs_retrievability
 
 UTC = dt.UTC
 NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
@@ -42,18 +42,6 @@ def cards_due(user, moments: list[dt.datetime]) -> None:
         Card(user=user, question=question, deck=deck, state=REVIEW, due=due)
         for question, due in zip(questions, moments, strict=True)
     )
-
-
-def fsrs_retrievability(card: Card, now: dt.datetime) -> float:
-    copy = fsrs.Card(
-        card_id=card.id,
-        state=fsrs.State(card.state),
-        stability=card.stability,
-        difficulty=card.difficulty or 5.0,
-        due=card.due,
-        last_review=card.last_review,
-    )
-    return fsrs.Scheduler().get_card_retrievability(copy, now)
 
 
 # --- whole days in SQL ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ Bank rows carry natural keys so the bank lives in fixtures/ and loads in place.
 """
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 
@@ -417,3 +418,19 @@ class StudyDay(models.Model):
 
     def __str__(self):
         return f"{self.user} on {self.day} ({self.time_zone}, from {self.day_starts_at}h)"
+
+
+class LearnerSession(AbstractBaseSession):
+    """Django's database session, with the logged-in learner's id beside the data, so that the
+    session, the learner and their settings load in one query (studyapp.sessions). A learner's
+    sessions go with their account."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -7,6 +7,7 @@ the next few minutes, rather than leave the learner waiting.
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -224,25 +225,29 @@ def snapshot(
             review=min(figures["n_review"], reviews_left(settings, day)),
             new=min(figures["n_new"], new_left(settings, day)),
         )
-        chosen = _choose(ids, found.cards, counts, day, now)
-    return Snapshot(day=day, counts=counts, card=found.cards.get(chosen))
+        chosen = _choose(ids, found.due, counts, day, now)
+    return Snapshot(day=day, counts=counts, card=found.card(chosen))
 
 
 def _choose(
-    ids: dict, cards: dict[int, Card], counts: Counts, day: Today, now: dt.datetime
+    ids: dict,
+    due: Callable[[int | None], dt.datetime | None],
+    counts: Counts,
+    day: Today,
+    now: dt.datetime,
 ) -> int | None:
     """Learning cards due now first, the earliest due of either learning state; then new cards
     mixed in among the reviews: one new card, then as many reviews as there are reviews per new
     card left, so both run out together; then learning cards due soon."""
-    found = [cards[ids[name]] for name in ("learning", "relearning") if ids[name] in cards]
-    learning = min(found, key=lambda c: (c.due, c.id)) if found else None
-    if learning and learning.due <= now:
-        return learning.id
+    found = [(d, ids[n]) for n in ("learning", "relearning") if (d := due(ids[n])) is not None]
+    learning = min(found) if found else None
+    if learning and learning[0] <= now:
+        return learning[1]
     new = ids["new"] if counts.new else None
     review = ids["review"] if counts.review else None
     if new and (not review or day.answered % (counts.review // counts.new + 1) == 0):
         return new
-    return review or new or (learning and learning.id)
+    return review or new or (learning and learning[1])
 
 
 def next_card(user, settings: LearnerSettings, *, now: dt.datetime, only: Q = ALL) -> Card | None:

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
-from . import grading, history, scheduler
+from . import grading, history, scheduler, snapshot_query
 from .days import day_bounds, study_day
 from .models import Card, Kind, LearnerSettings, Question, Review
-from .queue import ChoiceRow, choices_of, with_choices
+from .queue import ChoiceRow, choices_of
 
 # A review's duration is capped, as Anki does, so a card left open over lunch doesn't count.
 MAX_DURATION_MS = 5 * 60 * 1000
@@ -86,11 +85,7 @@ def _record(
     now: dt.datetime | None = None,
 ) -> Graded:
     # One query: the locked card, its question and choices, and whether the token was used.
-    card = (
-        with_choices(Card.objects.select_for_update(of=("self",)))
-        .annotate(token_card=Subquery(Review.objects.filter(token=token).values("card_id")[:1]))
-        .get(id=card_id, user=user)
-    )
+    card = snapshot_query.card(card_id, user.pk, lock=True, token=token)
     if card.token_card is not None:
         if card.token_card != card.id:
             raise GradeRefused("This form's token was already used for another card.")

@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "studyapp.auth.SessionUserMiddleware",  # Django's, with the user loaded with the session
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "studyapp.middleware.htmx_login_redirect",
@@ -80,6 +80,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "studyapp.urls"
+# Database sessions that load the learner with them (studyapp.sessions). Django's sessions app
+# stays installed for its clearsessions command, which uses this engine.
+SESSION_ENGINE = "studyapp.sessions"
 WSGI_APPLICATION = "studyapp.wsgi.application"
 
 TEMPLATES = [

@@ -1,6 +1,7 @@
-"""The study queue's one query, written as SQL.
+"""The study loop's queries, written as SQL: the queue's snapshot (every study request runs
+it) and the card being answered or graded.
 
-Every study request runs it. Built through the ORM, its dozen subqueries cost about 4 ms of
+The snapshot is the costlier. Built through the ORM, its dozen subqueries cost about 4 ms of
 Python per request to assemble and compile, several times what the database needs to answer
 it, so its text is built once per shape (backend, scope, practice) and then only executed with
 new parameters. Rows become model instances through Django's own converters, as a QuerySet's
@@ -19,71 +20,69 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
-from django.db.models.expressions import Col
 
 from .models import Card, Choice, Deck, Question, Review, Source
+from .sql_rows import Columns, adapt
 
 NEW, LEARNING, REVIEW, RELEARNING = (int(s) for s in Card.State)
-# Fields a study page never shows; left out, they stay deferred on the instance.
-SKIPPED = {Source: {"text"}}
+# A source's text, which a study page never shows, stays deferred on the instance.
+SKIPPED = frozenset({"text"})
 
 
 @dataclass(frozen=True)
-class _Columns:
-    """One model's columns in the select list, and how to turn them back into an instance."""
+class CardColumns:
+    """A card's columns with its question's, deck's and source's, from position `start`, then
+    the question's choices as JSON text; how to turn them into the card."""
 
-    model: type[Model]
-    alias: str
-    cols: tuple[Col, ...]
-    start: int
+    card: Columns
+    question: Columns
+    deck: Columns
+    source: Columns
 
     @classmethod
-    def of(cls, model: type[Model], alias: str, start: int) -> "_Columns":
-        skipped = SKIPPED.get(model, set())
-        fields = [f for f in model._meta.concrete_fields if f.name not in skipped]
-        return cls(model, alias, tuple(f.get_col(alias) for f in fields), start)
+    def at(cls, start: int) -> "CardColumns":
+        card = Columns.of(Card, "c", start)
+        question = Columns.of(Question, "q", card.end)
+        deck = Columns.of(Deck, "d", question.end)
+        return cls(card, question, deck, Columns.of(Source, "s", deck.end, skipped=SKIPPED))
 
     @property
     def end(self) -> int:
-        return self.start + len(self.cols)
+        return self.source.end + 1
 
-    def sql(self) -> str:
-        q = connection.ops.quote_name
-        return ", ".join(f"{self.alias}.{q(col.target.column)}" for col in self.cols)
+    def sql(self, t: dict[str, str]) -> str:
+        parts = (self.card, self.question, self.deck, self.source)
+        return f"{', '.join(part.sql() for part in parts)}, {_choice_list(t)}"
 
-    @functools.cached_property
-    def converters(self) -> list[tuple[int, list, Col]]:
-        found = []
-        for i, col in enumerate(self.cols):
-            funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if funcs:
-                found.append((i, funcs, col))
-        return found
+    @staticmethod
+    def joins(t: dict[str, str]) -> str:
+        return (
+            f"LEFT JOIN {t['question']} q ON q.id = c.question_id "
+            f"LEFT JOIN {t['deck']} d ON d.id = q.deck_id "
+            f"LEFT JOIN {t['source']} s ON s.id = q.source_id"
+        )
 
-    def instance(self, row: tuple) -> Model | None:
-        values = list(row[self.start : self.end])
-        if values[0] is None:  # the primary key: no row was joined
+    def instance(self, row: tuple) -> Card | None:
+        card = self.card.instance(row)
+        if card is None:
             return None
-        for i, funcs, col in self.converters:
-            for func in funcs:
-                values[i] = func(values[i], col, connection)
-        names = [col.target.attname for col in self.cols]
-        return self.model.from_db(connection.alias, names, values)
+        question = self.question.instance(row)
+        Question.deck.field.set_cached_value(question, self.deck.instance(row))
+        Question.source.field.set_cached_value(question, self.source.instance(row))
+        Card.question.field.set_cached_value(card, question)
+        card.choice_list = row[self.source.end]  # read by queue.choices_of
+        return card
 
 
 @dataclass(frozen=True)
 class Shape:
     """The query's text for one shape, the names of its figures and candidates, and the
-    columns of the card, question, deck and source."""
+    columns of the cards."""
 
     sql: str
     figures: tuple[str, ...]
     candidates: tuple[str, ...]
-    card: _Columns
-    question: _Columns
-    deck: _Columns
-    source: _Columns
+    cards: CardColumns
 
 
 def _tables() -> dict[str, str]:
@@ -170,10 +169,7 @@ def shape(vendor: str, scope: str | None, practice: bool) -> Shape:
     )
     names = ("n_answered", "n_introduced", "n_reviewed", *figures)
     inner = ", ".join(f"{sql} AS {name}" for name, sql in (figures | candidates).items())
-    card = _Columns.of(Card, "c", len(names) + len(candidates))
-    question = _Columns.of(Question, "q", card.end)
-    deck = _Columns.of(Deck, "d", question.end)
-    source = _Columns.of(Source, "s", deck.end)
+    cards = CardColumns.at(len(names) + len(candidates))
     ids = ", ".join(f"f.{name}" for name in candidates)
     # MATERIALIZED: the candidates are named twice below (in the select list and the join),
     # and each must be found once, not once per mention.
@@ -181,21 +177,28 @@ def shape(vendor: str, scope: str | None, practice: bool) -> Shape:
         f"WITH f AS MATERIALIZED (SELECT {inner}) "
         f"SELECT t.n_answered, t.n_introduced, t.n_reviewed, "
         f"{', '.join(f'f.{n}' for n in figures)}, {ids}, "
-        f"{card.sql()}, {question.sql()}, {deck.sql()}, {source.sql()}, {_choice_list(t)} "
-        f"FROM ({today}) t CROSS JOIN f "
-        f"LEFT JOIN {t['card']} c ON c.id IN ({ids}) "
-        f"LEFT JOIN {t['question']} q ON q.id = c.question_id "
-        f"LEFT JOIN {t['deck']} d ON d.id = q.deck_id "
-        f"LEFT JOIN {t['source']} s ON s.id = q.source_id"
+        f"{cards.sql(t)} FROM ({today}) t CROSS JOIN f "
+        f"LEFT JOIN {t['card']} c ON c.id IN ({ids}) {cards.joins(t)}"
     )
-    return Shape(sql, names, tuple(candidates), card, question, deck, source)
+    return Shape(sql, names, tuple(candidates), cards)
 
 
 @dataclass(frozen=True)
 class Result:
     figures: dict[str, int]
     candidates: dict[str, int | None]
-    cards: dict[int, Card]  # the candidates' cards, with question, deck, source and choices
+    rows: dict[int, tuple]  # the candidates' rows, by card id
+    cards: CardColumns
+
+    def card(self, card_id: int | None) -> Card | None:
+        """The candidate's card with question, deck, source and choices. Only the card shown
+        is made: the others are only compared by their due date."""
+        row = self.rows.get(card_id)
+        return None if row is None else self.cards.instance(row)
+
+    def due(self, card_id: int | None):
+        row = self.rows.get(card_id)
+        return None if row is None else self.cards.card.value(row, "due")
 
 
 # PostgreSQL spends longer planning the query than running it, so each connection prepares
@@ -222,8 +225,7 @@ def _execute(cursor, shape: Shape, params: dict[str, Any]) -> None:
 
 
 def run(shape: Shape, params: dict[str, Any]) -> Result:
-    adapt = connection.ops.adapt_datetimefield_value
-    params = {k: adapt(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}
+    params = adapt(params)
     with connection.cursor() as cursor:
         _execute(cursor, shape, params)
         rows = cursor.fetchall()
@@ -231,15 +233,43 @@ def run(shape: Shape, params: dict[str, Any]) -> Result:
     n = len(shape.figures)
     figures = {name: int(first[i]) for i, name in enumerate(shape.figures)}
     candidates = dict(zip(shape.candidates, first[n : n + len(shape.candidates)], strict=True))
-    cards = {}
-    for row in rows:
-        card = shape.card.instance(row)
-        if card is None:
-            continue
-        question = shape.question.instance(row)
-        Question.deck.field.set_cached_value(question, shape.deck.instance(row))
-        Question.source.field.set_cached_value(question, shape.source.instance(row))
-        Card.question.field.set_cached_value(card, question)
-        card.choice_list = row[-1]
-        cards[card.id] = card
-    return Result(figures, candidates, cards)
+    start = shape.cards.card.start  # the card's id
+    rows_by_card = {row[start]: row for row in rows if row[start] is not None}
+    return Result(figures, candidates, rows_by_card, shape.cards)
+
+
+# --- the card being answered or graded --------------------------------------------------------
+
+
+@functools.cache
+def card_sql(vendor: str, lock: bool) -> tuple[str, CardColumns]:
+    """One of the learner's cards with its question, deck, source and choices, and which card
+    (if any) a review with the given token belongs to. lock: the card's row is locked for the
+    transaction (PostgreSQL; SQLite's IMMEDIATE transaction holds the whole database)."""
+    t = _tables()
+    cards = CardColumns.at(0)
+    sql = (
+        f"SELECT {cards.sql(t)}, "
+        f"(SELECT r.card_id FROM {t['review']} r WHERE r.token = %(token)s) "
+        f"FROM {t['card']} c {cards.joins(t)} WHERE c.id = %(card)s AND c.user_id = %(user)s"
+    )
+    if lock and vendor == "postgresql":
+        sql += " FOR UPDATE OF c"
+    return sql, cards
+
+
+def card(card_id: int, user_id: int, *, lock: bool = False, token=None) -> Card:
+    """The learner's card (see card_sql), with `token_card`: the id of the card a review with
+    `token` was recorded for, or None. Raises Card.DoesNotExist for another learner's card."""
+    if not -(2**63) <= card_id < 2**63:  # beyond the column, as the ORM's lookup: no card
+        raise Card.DoesNotExist(f"The learner has no card {card_id}.")
+    sql, cards = card_sql(connection.vendor, lock)
+    token = Review._meta.get_field("token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"card": card_id, "user": user_id, "token": token})
+        row = cursor.fetchone()
+    if row is None:
+        raise Card.DoesNotExist(f"The learner has no card {card_id}.")
+    found = cards.instance(row)
+    found.token_card = row[cards.end]
+    return found

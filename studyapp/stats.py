@@ -19,8 +19,10 @@ Every query filters by the learner: no one sees another learner's data.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Literal
@@ -105,15 +107,44 @@ class WholeDays(Func):
         return f"date_part('day', {end} - {start})", (*end_params, *start_params)
 
 
+def _sqlite_has_pow() -> bool:
+    """Whether the SQLite library has its math functions (most builds since 3.35 do)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        try:
+            db.execute("SELECT pow(2, 2)")
+        except sqlite3.OperationalError:
+            return False
+    return True
+
+
+class Pow(Power):
+    """Power, through SQLite's own pow() where the library has it: Django's POWER on SQLite
+    calls back into Python for every row."""
+
+    native_on_sqlite = _sqlite_has_pow()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        if self.native_on_sqlite:
+            extra_context["function"] = "pow"
+        return self.as_sql(compiler, connection, **extra_context)
+
+
+def forgetting_ratio(now: dt.datetime) -> Combinable:
+    """Whole days since the card's last review per day of its stability, in SQL. Recall falls
+    as it grows (R = (1 + FACTOR * ratio) ** DECAY), so ordering by it orders by recall without
+    a power per row. Only meaningful for cards with a last review and a stability."""
+    elapsed = WholeDays(F("last_review"), Value(now, output_field=DateTimeField()))
+    # A last review after `now` (clock skew) counts as 0 days, as in fsrs.
+    elapsed = Greatest(elapsed, Value(0.0), output_field=FloatField())
+    return ExpressionWrapper(elapsed / Cast(F("stability"), FloatField()), FloatField())
+
+
 def retrievability_now(now: dt.datetime) -> Combinable:
     """FSRS-6 retrievability of a card at `now`, in SQL. Only meaningful for cards with a last
     review and a stability."""
     decay, factor = retrievability_params()
-    elapsed = WholeDays(F("last_review"), Value(now, output_field=DateTimeField()))
-    # A last review after `now` (clock skew) counts as 0 days, as in fsrs.
-    elapsed = Greatest(elapsed, Value(0.0), output_field=FloatField())
-    base = Value(1.0) + Value(factor) * elapsed / Cast(F("stability"), FloatField())
-    return Power(base, Value(decay), output_field=FloatField())
+    base = Value(1.0) + Value(factor) * forgetting_ratio(now)
+    return Pow(base, Value(decay), output_field=FloatField())
 
 
 def study_day_of(field: str, settings: LearnerSettings) -> Combinable:
@@ -585,8 +616,12 @@ def hardest(
     recall = Case(
         When(answered, then=retrievability_now(now)), default=None, output_field=FloatField()
     )
+    ratio = Case(
+        When(answered, then=forgetting_ratio(now)), default=None, output_field=FloatField()
+    )
     most_order = ["-lapses", F("recall").asc(nulls_last=True), "id"]
-    least_order = ["recall", "-lapses", "id"]
+    # The least retrievable have the highest forgetting ratio: no power for every card.
+    least_order = [F("ratio").desc(), "-lapses", "id"]
     # The (user, lapses) index hands over the learner's cards most lapsed first, so only the
     # first few are read; the least retrievable need every answered card.
     most = (
@@ -598,23 +633,23 @@ def hardest(
     least = (
         _every_card(user)
         .filter(answered, is_retired=False)
-        .annotate(recall=recall)
+        .annotate(ratio=ratio)
         .order_by(*least_order)
         .values("id")[:limit]
     )
     return Hardest(
-        most_lapses=_hard_cards(most, recall, most_order),
-        least_retrievable=_hard_cards(least, recall, least_order),
+        most_lapses=_hard_cards(most, most_order, recall=recall),
+        least_retrievable=_hard_cards(least, least_order, recall=recall, ratio=ratio),
     )
 
 
-def _hard_cards(chosen: QuerySet[Card], recall: Case, order: list) -> list[HardCard]:
+def _hard_cards(chosen: QuerySet[Card], order: list, **annotations: Case) -> list[HardCard]:
     """The chosen cards with their question and source, in the list's order. The list is
     chosen over the bare card rows; only its few cards are joined to their question, rather
     than sorting every candidate with its prompt and quote in tow."""
     rows = (
         Card.objects.filter(id__in=chosen)
-        .annotate(recall=recall)
+        .annotate(**annotations)
         .order_by(*order)
         .values(
             "id",

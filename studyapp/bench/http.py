@@ -25,8 +25,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
 
 HERE = Path(__file__).resolve().parent
 WORKERS = 2
@@ -42,7 +42,7 @@ def sessions_for(users, backend: str) -> list[tuple[str, str]]:
     store as a login through the form would leave them."""
     out = []
     for user in users:
-        store = SessionStore()
+        store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")()
         store[SESSION_KEY] = str(user.pk)
         store[BACKEND_SESSION_KEY] = backend
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()

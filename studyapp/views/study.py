@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import queue, reviews, scheduler
+from .. import queue, reviews, scheduler, snapshot_query
 from ..forms import AnswerForm, GradeForm, ScopeForm
 from ..models import Card, Deck, Kind, Review, Source
 
@@ -137,7 +137,10 @@ def _render(request, context: dict):
 
 
 def _own_card(request, card_id: int) -> Card:
-    return get_object_or_404(queue.with_choices(Card.objects), id=card_id, user=request.user)
+    try:
+        return snapshot_query.card(card_id, request.user.pk)
+    except Card.DoesNotExist:
+        raise Http404("No such card.") from None
 
 
 @require_GET

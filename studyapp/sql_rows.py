@@ -1,0 +1,77 @@
+"""Model instances from the rows of hand-written SQL, as a QuerySet would make them.
+
+The study loop's hottest queries (studyapp.snapshot_query, the session in studyapp.sessions)
+are built once as text: assembling them through the ORM on every request cost more Python
+than the database spent answering them. Their rows become instances here, through Django's
+own converters."""
+
+import functools
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Model
+from django.db.models.expressions import Col
+
+
+@dataclass(frozen=True)
+class Columns:
+    """One model's columns in a select list, from position `start`, and how to turn them back
+    into an instance. Fields in `skipped` are left out and stay deferred on the instance."""
+
+    model: type[Model]
+    alias: str
+    cols: tuple[Col, ...]
+    start: int
+
+    @classmethod
+    def of(
+        cls, model: type[Model], alias: str, start: int, skipped: frozenset[str] = frozenset()
+    ) -> "Columns":
+        fields = [f for f in model._meta.concrete_fields if f.name not in skipped]
+        return cls(model, alias, tuple(f.get_col(alias) for f in fields), start)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.cols)
+
+    def sql(self) -> str:
+        q = connection.ops.quote_name
+        return ", ".join(f"{self.alias}.{q(col.target.column)}" for col in self.cols)
+
+    @functools.cached_property
+    def converters(self) -> list[tuple[int, list, Col]]:
+        found = []
+        for i, col in enumerate(self.cols):
+            funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if funcs:
+                found.append((i, funcs, col))
+        return found
+
+    @functools.cached_property
+    def names(self) -> list[str]:
+        return [col.target.attname for col in self.cols]
+
+    def value(self, row: tuple, attname: str):
+        """One field's value, converted."""
+        i = self.names.index(attname)
+        value = row[self.start + i]
+        for j, funcs, col in self.converters:
+            if j == i:
+                for func in funcs:
+                    value = func(value, col, connection)
+        return value
+
+    def instance(self, row: tuple) -> Model | None:
+        values = list(row[self.start : self.end])
+        if values[0] is None:  # the primary key: no row was joined
+            return None
+        for i, funcs, col in self.converters:
+            for func in funcs:
+                values[i] = func(values[i], col, connection)
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+def adapt(params: dict) -> dict:
+    """Datetimes as the backend stores them (text in UTC on SQLite)."""
+    to_db = connection.ops.adapt_datetimefield_value
+    return {k: to_db(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}

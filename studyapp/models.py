@@ -183,16 +183,18 @@ class Question(models.Model):
         return self.tags.split()
 
 
-COPIED_TO_CARDS = {"deck", "deck_id", "is_active"}
+COPIED_TO_CARDS = {"deck", "deck_id", "source", "source_id", "is_active"}
 
 
 def copy_to_cards(question_ids: list[int]) -> None:
-    """Give the questions' cards their deck and retirement as the questions now have them."""
+    """Give the questions' cards their deck, source and retirement as the questions now have
+    them."""
     for i in range(0, len(question_ids), 500):
         chunk = question_ids[i : i + 500]
         question = Question.objects.filter(pk=OuterRef("question_id"))
         Card.objects.filter(question_id__in=chunk).update(
             deck_id=Subquery(question.values("deck_id")[:1]),
+            source_id=Subquery(question.values("source_id")[:1]),
             is_retired=~Exists(question.filter(is_active=True)),
         )
 
@@ -244,10 +246,12 @@ class Card(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards"
     )
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="cards")
-    # Copies of the question's deck and retirement (kept in step by Question.save and
+    # Copies of the question's deck, source and retirement (kept in step by Question.save and
     # QuestionQuerySet), as Anki keeps the deck on its cards: the queue's counts and per-deck
-    # counts then read one index of the learner's cards alone, however large the collection.
+    # counts then read one index of the learner's cards alone, however large the collection,
+    # and mastery per deck and document reads the learner's cards without their questions.
     deck = models.ForeignKey(Deck, on_delete=models.PROTECT, related_name="+", editable=False)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+", editable=False)
     is_retired = models.BooleanField(default=False, editable=False)
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.NEW)
     step = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -284,8 +288,9 @@ class Card(models.Model):
         return f"{self.question.uid} ({self.user})"
 
     def save(self, *args, **kwargs):
-        if self.deck_id is None and self.question_id is not None:
+        if (self.deck_id is None or self.source_id is None) and self.question_id is not None:
             self.deck_id = self.question.deck_id
+            self.source_id = self.question.source_id
             self.is_retired = not self.question.is_active
         super().save(*args, **kwargs)
 

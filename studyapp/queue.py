@@ -73,8 +73,8 @@ def ensure_cards(user) -> int:
         return 0
     missing = Question.objects.filter(is_active=True).exclude(cards__user=user).order_by("id")
     cards = [
-        Card(user=user, question_id=qid, deck_id=deck)
-        for qid, deck in missing.values_list("id", "deck_id")
+        Card(user=user, question_id=qid, deck_id=deck, source_id=source)
+        for qid, deck, source in missing.values_list("id", "deck_id", "source_id")
     ]
     Card.objects.bulk_create(cards, ignore_conflicts=True)
     if settings:

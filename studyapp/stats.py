@@ -52,7 +52,7 @@ from django.db.models.lookups import LessThan
 
 from . import history, queue
 from .days import day_bounds, study_day
-from .models import Card, Deck, LearnerSettings, Question, Source
+from .models import BankRevision, Card, Deck, LearnerSettings, Question, Source
 from .scheduler import forgetting_curve
 
 # Anki's line between young and mature cards, in days of interval.
@@ -492,7 +492,7 @@ def mastery(
     Suspended cards count by their state: suspending a card doesn't erase what is known."""
     if by not in ("deck", "source"):
         raise ValueError("by must be 'deck' or 'source'")
-    return _mastery(user, now, [by])[by]
+    return _mastery(user, settings, now, [by])[by]
 
 
 def masteries(
@@ -500,7 +500,7 @@ def masteries(
 ) -> dict[str, list[Mastery]]:
     """mastery() per deck and per document at once, {"deck": [...], "source": [...]}: one pass
     over the learner's cards serves both."""
-    return _mastery(user, now, ["deck", "source"])
+    return _mastery(user, settings, now, ["deck", "source"])
 
 
 def _every_card(user: AbstractBaseUser) -> QuerySet[Card]:
@@ -516,22 +516,19 @@ def _every_card(user: AbstractBaseUser) -> QuerySet[Card]:
 
 
 def _mastery(
-    user: AbstractBaseUser, now: dt.datetime, groupings: list[str]
+    user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, groupings: list[str]
 ) -> dict[str, list[Mastery]]:
     # The figures are counted per (deck, document) pair, of which there are few, and summed
-    # per grouping here. They come from the learner's cards, walked once; the questions with
-    # no card yet (cards are created lazily) are a pair's questions less the learner's cards
-    # in it. Outer-joining every question to the cards would make SQLite look up a card for
-    # each question instead of reading the learner's cards in order.
+    # per grouping here. They come from the learner's cards alone, walked once: each card
+    # carries its question's deck, document and retirement.
     answered = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
     review = Q(state=Card.State.REVIEW)
     dated = review & Q(due__isnull=False, last_review__isnull=False)
     cards = (
         _every_card(user)
-        .filter(question__is_active=True)
-        .values("question__deck", "question__source")
+        .filter(is_retired=False)
+        .values("deck", "source")
         .annotate(
-            cards=Count("id"),
             new=Count("id", filter=Q(state=Card.State.NEW)),
             learning=Count("id", filter=Q(state__in=LEARNING)),
             # A dated review card is young or mature: the days between its dates, the
@@ -546,18 +543,26 @@ def _mastery(
         )
         .order_by()
     )
-    mine = {(row["question__deck"], row["question__source"]): row for row in cards}
-    pairs = (
-        Question.objects.filter(is_active=True)
-        .values("deck", "source")
-        .annotate(questions=Count("id"))
-        .order_by()
-    )
+    pairs = {(row["deck"], row["source"]): row for row in cards}
+    # Active questions the learner has no card for yet (cards are made lazily) are unseen.
+    # Once queue.ensure_cards has run at the bank's revision, as the progress page has it
+    # run, there are none, and the bank is not read.
+    if settings.cards_for_revision != BankRevision.current():
+        without_card = (
+            Question.objects.filter(is_active=True)
+            .exclude(cards__user=user)
+            .values("deck", "source")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for pair in without_card:
+            key = (pair["deck"], pair["source"])
+            pairs.setdefault(key, {"deck": key[0], "source": key[1]})
+            pairs[key]["without_card"] = pair["n"]
     sums: dict[str, dict[int, Counter]] = {by: defaultdict(Counter) for by in groupings}
-    for pair in pairs:
-        row = mine.get((pair["deck"], pair["source"]), {})
+    for row in pairs.values():
         figures = {
-            "unseen": pair["questions"] - row.get("cards", 0) + row.get("new", 0),
+            "unseen": row.get("new", 0) + row.get("without_card", 0),
             "learning": row.get("learning", 0),
             "young": row.get("young", 0),
             "mature": row.get("reviews", 0) - row.get("young", 0),
@@ -565,7 +570,7 @@ def _mastery(
             "recall_n": row.get("recall_n", 0),
         }
         for by in groupings:
-            sums[by][pair[by]].update(figures)
+            sums[by][row[by]].update(figures)
     groups = {"deck": Deck.objects.all(), "source": Source.objects.defer("text")}
     return {
         by: [

@@ -1,12 +1,12 @@
-"""A card keeps copies of its question's deck and retirement; every way of changing a question
-keeps them in step."""
+"""A card keeps copies of its question's deck, document and retirement; every way of changing a
+question keeps them in step."""
 
 import pytest
 from django.core.management import call_command
 
 from studyapp.models import Card, Deck, Question
 
-from .factories import CardFactory, DeckFactory, QuestionFactory
+from .factories import CardFactory, DeckFactory, QuestionFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,26 @@ def test_a_new_card_takes_its_questions_deck_and_retirement():
     question = QuestionFactory(is_active=False)
     card = CardFactory(question=question)
     assert copies(card) == (question.deck_id, True)
+    assert card.source_id == question.source_id
+
+
+def test_every_way_of_changing_a_questions_document_reaches_its_cards(learner, other_learner):
+    mine = CardFactory(user=learner)
+    question = mine.question
+    theirs = CardFactory(user=other_learner, question=question)
+    question.source = SourceFactory()
+    question.save()
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.source_id == theirs.source_id == question.source_id
+    moved = SourceFactory()
+    Question.objects.filter(pk=question.pk).update(source=moved)
+    mine.refresh_from_db()
+    assert mine.source_id == moved.id
+    question.source = SourceFactory()
+    Question.objects.bulk_update([question], ["source"])
+    mine.refresh_from_db()
+    assert mine.source_id == question.source_id
 
 
 def test_saving_a_question_moves_and_retires_its_cards(learner, other_learner):

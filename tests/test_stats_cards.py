@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studyapp import stats
+from studyapp import queue, stats
 from studyapp.days import day_bounds, study_day
 from studyapp.models import Card, Question
 
@@ -39,7 +39,7 @@ def cards_due(user, moments: list[dt.datetime]) -> None:
         QuestionFactory.build(deck=deck, source=source) for _ in moments
     )
     Card.objects.bulk_create(
-        Card(user=user, question=question, deck=deck, state=REVIEW, due=due)
+        Card(user=user, question=question, deck=deck, source=source, state=REVIEW, due=due)
         for question, due in zip(questions, moments, strict=True)
     )
 
@@ -198,13 +198,23 @@ def test_masteries_gives_both_groupings_as_mastery_does(learner, other_learner):
     )
 
 
-def test_masteries_takes_four_queries_whatever_the_collection(learner):
+@pytest.mark.parametrize("cards", [3, 30])
+def test_masteries_takes_four_queries_once_every_question_has_a_card(learner, cards):
+    """The learner's cards, the bank's revision, the decks and the documents; the bank itself
+    is read only while some active question has no card for the learner."""
     settings = settings_for(learner)
-    for n in range(3):
+    for n in range(cards):
         CardFactory(user=learner, state=REVIEW, stability=2.0, last_review=NOW - n * DAY)
+    QuestionFactory()  # no card for it yet
     with CaptureQueriesContext(connection) as queries:
-        stats.masteries(user=learner, settings=settings, now=NOW)
+        before = stats.masteries(user=learner, settings=settings, now=NOW)
+    assert len(queries) == 5
+    queue.ensure_cards(learner)
+    settings.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        after = stats.masteries(user=learner, settings=settings, now=NOW)
     assert len(queries) == 4
+    assert after == before
 
 
 # --- hardest -------------------------------------------------------------------------------

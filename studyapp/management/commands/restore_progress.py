@@ -183,11 +183,12 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
     LearnerSettings.objects.bulk_create(
         rows(LearnerSettings, "settings", user_id=lambda v: user_ids[v["user"]]), batch_size=BATCH
     )
-    # A card's copies of its question's deck and retirement come from the bank, not the file.
+    # A card's copies of its question's deck, retirement and source come from the bank.
+    questions = Question.objects.filter(id__in=question_ids.values())
     bank = {
-        qid: (deck, not active)
-        for qid, deck, active in Question.objects.filter(id__in=question_ids.values()).values_list(
-            "id", "deck_id", "is_active"
+        qid: (deck, not active, source)
+        for qid, deck, active, source in questions.values_list(
+            "id", "deck_id", "is_active", "source_id"
         )
     }
     Card.objects.bulk_create(
@@ -197,6 +198,7 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
             question_id=lambda v: question_ids[v["question"]],
             deck_id=lambda v: bank[question_ids[v["question"]]][0],
             is_retired=lambda v: bank[question_ids[v["question"]]][1],
+            source_id=lambda v: bank[question_ids[v["question"]]][2],
         ),
         batch_size=BATCH,
     )  # fmt: skip

@@ -27,6 +27,7 @@ def progress(request):
     )
     forecast = stats.forecast(user=user, settings=settings, now=now)
     mastery = stats.masteries(user=user, settings=settings, now=now)
+    heatmap = stats.heatmap(user=user, settings=settings, now=now, studied=studied)
     context = {
         "days": days,
         "ranges": RANGES,
@@ -34,22 +35,27 @@ def progress(request):
             user=user, settings=settings, now=now, without_card=0, studied=studied
         ),
         "per_day": per_day,
-        "per_day_bars": charts.stacked_bars(
-            [
-                (
-                    d.day.isoformat(),
-                    [("new", d.new), ("learning", d.learning), ("review", d.review)],
-                )
-                for d in per_day
-            ]
+        "per_day_rects": charts.bar_rects(
+            charts.stacked_bars(
+                [
+                    (
+                        d.day.isoformat(),
+                        [("new", d.new), ("learning", d.learning), ("review", d.review)],
+                    )
+                    for d in per_day
+                ]
+            ),
+            "{label}: {value} {css}",
         ),
         "reviews_total": sum(d.total for d in per_day),
-        "heatmap": stats.heatmap(user=user, settings=settings, now=now, studied=studied),
+        "heatmap": heatmap,
+        "heat_rects": charts.heat_rects(heatmap),
         "retention": stats.retention(user=user, settings=settings, now=now, studied=studied),
         "forecast": forecast,
         "forecast_total": sum(n for _, n in forecast),
-        "forecast_bars": charts.stacked_bars(
-            [(day.isoformat(), [("review", n)]) for day, n in forecast]
+        "forecast_rects": charts.bar_rects(
+            charts.stacked_bars([(day.isoformat(), [("review", n)]) for day, n in forecast]),
+            "{label}: {value} due",
         ),
         "by_deck": mastery["deck"],
         "by_source": mastery["source"],

@@ -3,6 +3,7 @@ out of band); plain requests get the whole page, and plain POSTs redirect, so ev
 works without JavaScript."""
 
 import datetime as dt
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,9 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import queue, reviews, scheduler, snapshot_query
@@ -68,6 +71,13 @@ class Scope:
             "source": self.source.slug if self.source else "",
         }
         return fields | ({"practice": "1"} if self.practice else {})
+
+    @functools.cached_property
+    def hidden_fields(self) -> SafeString:
+        """The fields as hidden inputs, made once for the several forms of a page."""
+        return format_html_join(
+            "", '<input type="hidden" name="{}" value="{}">', self.fields.items()
+        )
 
     @property
     def url(self) -> str:

@@ -250,8 +250,14 @@ class Card(models.Model):
     # QuestionQuerySet), as Anki keeps the deck on its cards: the queue's counts and per-deck
     # counts then read one index of the learner's cards alone, however large the collection,
     # and mastery per deck and document reads the learner's cards without their questions.
-    deck = models.ForeignKey(Deck, on_delete=models.PROTECT, related_name="+", editable=False)
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+", editable=False)
+    # No index of their own: no query looks cards up by them alone (card_deck_queue leads with
+    # the learner), and an index costs every grade its upkeep on PostgreSQL.
+    deck = models.ForeignKey(
+        Deck, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
     is_retired = models.BooleanField(default=False, editable=False)
     state = models.PositiveSmallIntegerField(choices=State.choices, default=State.NEW)
     step = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -272,7 +278,6 @@ class Card(models.Model):
             models.CheckConstraint(condition=Q(state__in=[0, 1, 2, 3]), name="card_state_known"),
         ]
         indexes = [
-            models.Index(fields=["user", "due"], name="card_user_due"),
             # The study queue: each kind of work (state) in due order, then bank order, with
             # what decides whether a card may be shown, so its counts never read the table.
             models.Index(fields=["user", "state", "due", "id", *SHOWABLE], name="card_queue"),
@@ -304,10 +309,12 @@ class Review(models.Model):
         GOOD = 3, "Good"
         EASY = 4, "Easy"
 
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="reviews")
+    # Both links are looked up through the (card | user, reviewed_at) indexes below, which
+    # lead with them: an index of their own would only cost every answer its upkeep.
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="reviews", db_index=False)
     # Denormalised from card.user so a learner's history is one index range, not a join.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews", db_index=False
     )
     rating = models.PositiveSmallIntegerField(choices=Rating.choices)
     reviewed_at = models.DateTimeField()

@@ -25,6 +25,7 @@ UTC = dt.UTC
 NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
 US = dt.timedelta(microseconds=1)
 DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
 NOW = dt.datetime(2024, 5, 30, 12, 0, 0, 250000, tzinfo=UTC)
 
 
@@ -250,3 +251,11 @@ def test_hardest_breaks_ties_as_the_lists_say(learner):
     assert never not in [x.card_id for x in found.least_retrievable]
     # Least retrievable first; among equals the most lapsed, then the oldest card.
     assert [x.card_id for x in found.least_retrievable] == [d, c, a, b]
+
+
+def test_a_one_day_forecast_counts_what_is_due_before_the_study_day_ends(learner):
+    """NOW is noon UTC; the study day ends at 04:00 the next morning."""
+    settings = settings_for(learner)
+    cards_due(learner, [NOW - DAY, NOW + 15 * HOUR, NOW + 17 * HOUR])
+    forecast = stats.forecast(user=learner, settings=settings, now=NOW, days=1)
+    assert forecast == [(dt.date(2024, 5, 30), 2)]

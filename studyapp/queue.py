@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from . import snapshot_query
 from .days import day_bounds, study_day
-from .models import BankRevision, Card, Choice, Deck, LearnerSettings, Question
+from .models import BankRevision, Card, Deck, LearnerSettings, Question
 
 LEARN_AHEAD = dt.timedelta(minutes=20)
 LEARNING = (Card.State.LEARNING, Card.State.RELEARNING)
@@ -130,37 +130,8 @@ def deck_counts(
     }
 
 
-class ChoiceList(Func):
-    """The question's choices as a JSON text [[position, text, is_correct], ...], fetched with
-    the card instead of by a query of their own."""
-
-    output_field = TextField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        template = (
-            "(SELECT json_group_array(json_array(c.position, c.text, c.is_correct)) FROM "
-            f"(SELECT position, text, is_correct FROM {Choice._meta.db_table} "
-            "WHERE question_id = %(expressions)s ORDER BY position) c)"
-        )
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = (
-            "(SELECT COALESCE(json_agg(json_build_array(position, text, is_correct) "
-            f"ORDER BY position), '[]')::text FROM {Choice._meta.db_table} "
-            "WHERE question_id = %(expressions)s)"
-        )
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
-def with_choices(cards: QuerySet[Card]) -> QuerySet[Card]:
-    return cards.select_related("question__deck", "question__source").annotate(
-        choice_list=ChoiceList(F("question_id"))
-    )
-
-
 def choices_of(card: Card) -> list[ChoiceRow]:
-    """The choices a card was fetched with (see with_choices), in order."""
+    """The choices a card was fetched with (snapshot_query reads them with it), in order."""
     return [ChoiceRow(p, t, bool(c)) for p, t, c in json.loads(card.choice_list or "[]")]
 
 

@@ -39,35 +39,36 @@ class Columns:
         return ", ".join(f"{self.alias}.{q(col.target.column)}" for col in self.cols)
 
     @functools.cached_property
-    def converters(self) -> list[tuple[int, list, Col]]:
-        found = []
+    def converters(self) -> dict[int, tuple[list, Col]]:
+        """Django's converters of each column that has any, by position."""
+        found = {}
         for i, col in enumerate(self.cols):
             funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
             if funcs:
-                found.append((i, funcs, col))
+                found[i] = (funcs, col)
         return found
 
     @functools.cached_property
     def names(self) -> list[str]:
         return [col.target.attname for col in self.cols]
 
+    def _converted(self, i: int, value):
+        funcs, col = self.converters.get(i, ((), None))
+        for func in funcs:
+            value = func(value, col, connection)
+        return value
+
     def value(self, row: tuple, attname: str):
         """One field's value, converted."""
         i = self.names.index(attname)
-        value = row[self.start + i]
-        for j, funcs, col in self.converters:
-            if j == i:
-                for func in funcs:
-                    value = func(value, col, connection)
-        return value
+        return self._converted(i, row[self.start + i])
 
     def instance(self, row: tuple) -> Model | None:
         values = list(row[self.start : self.end])
         if values[0] is None:  # the primary key: no row was joined
             return None
-        for i, funcs, col in self.converters:
-            for func in funcs:
-                values[i] = func(values[i], col, connection)
+        for i in self.converters:
+            values[i] = self._converted(i, values[i])
         return self.model.from_db(connection.alias, self.names, values)
 
 

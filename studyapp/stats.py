@@ -502,11 +502,16 @@ def mastery(
 
 
 def masteries(
-    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    without_card: int | None = None,
 ) -> dict[str, list[Mastery]]:
     """mastery() per deck and per document at once, {"deck": [...], "source": [...]}: one pass
-    over the learner's cards serves both."""
-    return _mastery(user, settings, now, ["deck", "source"])
+    over the learner's cards serves both. without_card: 0 when the caller has just run
+    queue.ensure_cards (as for today()); looked for otherwise."""
+    return _mastery(user, settings, now, ["deck", "source"], without_card)
 
 
 def _every_card(user: AbstractBaseUser) -> QuerySet[Card]:
@@ -522,7 +527,11 @@ def _every_card(user: AbstractBaseUser) -> QuerySet[Card]:
 
 
 def _mastery(
-    user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, groupings: list[str]
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    groupings: list[str],
+    without_card: int | None = None,
 ) -> dict[str, list[Mastery]]:
     # The figures are counted per (deck, document) pair, of which there are few, and summed
     # per grouping here. They come from the learner's cards alone, walked once: each card
@@ -551,9 +560,9 @@ def _mastery(
     )
     pairs = {(row["deck"], row["source"]): row for row in cards}
     # Active questions the learner has no card for yet (cards are made lazily) are unseen.
-    # Once queue.ensure_cards has run at the bank's revision, as the progress page has it
-    # run, there are none, and the bank is not read.
-    if settings.cards_for_revision != BankRevision.current():
+    # Once queue.ensure_cards has run at the bank's revision there are none, and the bank is
+    # not read.
+    if without_card is None and settings.cards_for_revision != BankRevision.current():
         without_card = (
             Question.objects.filter(is_active=True)
             .exclude(cards__user=user)

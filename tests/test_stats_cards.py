@@ -216,6 +216,11 @@ def test_masteries_takes_four_queries_once_every_question_has_a_card(learner, ca
         after = stats.masteries(user=learner, settings=settings, now=NOW)
     assert len(queries) == 4
     assert after == before
+    # A caller that has just made the cards says so, and the revision is not read either.
+    with CaptureQueriesContext(connection) as queries:
+        told = stats.masteries(user=learner, settings=settings, now=NOW, without_card=0)
+    assert len(queries) == 3
+    assert told == before
 
 
 # --- hardest -------------------------------------------------------------------------------

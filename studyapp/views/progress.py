@@ -26,7 +26,7 @@ def progress(request):
         user=user, settings=settings, now=now, days=days, studied=studied
     )
     forecast = stats.forecast(user=user, settings=settings, now=now)
-    mastery = stats.masteries(user=user, settings=settings, now=now)
+    mastery = stats.masteries(user=user, settings=settings, now=now, without_card=0)
     heatmap = stats.heatmap(user=user, settings=settings, now=now, studied=studied)
     context = {
         "days": days,

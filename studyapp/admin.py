@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import Truncator
 
-from . import bank, ingest
+from . import bank, ingest, tally
 from .models import Card, Choice, Deck, LearnerSettings, Question, Review, Source
 
 
@@ -229,6 +229,7 @@ class CardAdmin(ReadOnlyAdmin):
         description="Reset the selected cards to new (their reviews stay)", permissions=["reset"]
     )
     def reset(self, request, queryset):
+        tally.forget(queryset.values_list("user_id", flat=True).distinct())
         n = queryset.update(
             state=Card.State.NEW,
             step=None,

@@ -197,6 +197,13 @@ def copy_to_cards(question_ids: list[int]) -> None:
             source_id=Subquery(question.values("source_id")[:1]),
             is_retired=~Exists(question.filter(is_active=True)),
         )
+    if question_ids:
+        from . import tally  # it reads these models
+
+        for i in range(0, len(question_ids), 500):
+            cards = Card.objects.filter(question_id__in=question_ids[i : i + 500])
+            tally.add_pairs(cards.values_list("user_id", "deck_id", "source_id").distinct())
+        tally.forget()
 
 
 class ChoiceManager(models.Manager):
@@ -297,7 +304,13 @@ class Card(models.Model):
             self.deck_id = self.question.deck_id
             self.source_id = self.question.source_id
             self.is_retired = not self.question.is_active
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if adding:  # the app makes cards in bulk (queue.ensure_cards), which does the same
+            from . import tally  # it reads these models
+
+            tally.add_pairs([(self.user_id, self.deck_id, self.source_id)])
+            tally.forget([self.user_id])
 
 
 class Review(models.Model):
@@ -430,6 +443,48 @@ class StudyDay(models.Model):
 
     def __str__(self):
         return f"{self.user} on {self.day} ({self.time_zone}, from {self.day_starts_at}h)"
+
+
+class Tally(models.Model):
+    """A learner's cards of one deck and document, retired questions' left out, counted by
+    state, with their summed chance of recall at `as_of`, the end of the study day they were
+    counted for (studyapp.tally). Derived data: kept up to date by each grade, recounted when
+    `as_of` is not the current day's end (None: to recount), safe to delete at any time."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+", db_index=False)
+    as_of = models.DateTimeField(null=True)
+    new = models.IntegerField(default=0)
+    learning = models.IntegerField(default=0)
+    young = models.IntegerField(default=0)
+    mature = models.IntegerField(default=0)
+    recall_sum = models.FloatField(default=0.0)
+    recall_n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "deck", "source"], name="tally_one_per_pair"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}: {self.deck_id}/{self.source_id} as of {self.as_of}"
+
+
+class LeastRecalled(models.Model):
+    """The learner's answered cards with the lowest chance of recall at `as_of` (the end of a
+    study day), best first, as found by the last full pass (studyapp.tally). `last` is the
+    ordering key of the last card listed, or None when every answered card was listed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    as_of = models.DateTimeField(null=True)
+    card_ids = models.JSONField(default=list)
+    last = models.JSONField(null=True)
+
+    def __str__(self):
+        return f"{self.user_id}: {len(self.card_ids)} cards as of {self.as_of}"
 
 
 class LearnerSession(AbstractBaseSession):

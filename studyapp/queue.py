@@ -14,7 +14,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery
 
-from . import snapshot_query
+from . import snapshot_query, tally
 from .days import day_bounds, study_day
 from .models import BankRevision, Card, Deck, LearnerSettings, Question
 
@@ -77,6 +77,9 @@ def ensure_cards(user) -> int:
         for qid, deck, source in missing.values_list("id", "deck_id", "source_id")
     ]
     Card.objects.bulk_create(cards, ignore_conflicts=True)
+    if cards:
+        tally.add_pairs((user.pk, card.deck_id, card.source_id) for card in cards)
+        tally.forget([user.pk])
     if settings:
         LearnerSettings.objects.filter(pk=settings.pk).update(cards_for_revision=revision)
         settings.cards_for_revision = revision

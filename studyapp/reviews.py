@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import grading, history, scheduler, snapshot_query
+from . import grading, history, scheduler, snapshot_query, tally
 from .days import day_bounds, study_day
 from .models import Card, Kind, LearnerSettings, Question, Review
 from .queue import ChoiceRow, choices_of
@@ -98,6 +98,8 @@ def _record(
     # waited for the lock behind a later-stamped one must not move the card back in time.
     now = max(now or timezone.now(), card.last_review or dt.datetime.min.replace(tzinfo=dt.UTC))
     before = scheduler.snapshot(card)
+    at = tally.as_of(settings, now)
+    share_before = tally.share(card, at)
     review = Review(
         card=card,
         user_id=card.user_id,
@@ -115,6 +117,7 @@ def _record(
     if not practice:
         scheduler.review(card, rating=rating, now=now, scheduler=scheduler.scheduler_for(settings))
         card.save()
+        tally.graded(card, share_before, at)
     review.save()
     return Graded(review, repeated=False)
 
@@ -136,6 +139,8 @@ def undo_last(user) -> Card | None:
     # The last answer may be from a day the history summary has counted already (yesterday's,
     # undone after midnight).
     history.forget([review.user_id], since=review.reviewed_at)
+    if not review.is_practice:
+        tally.forget([review.user_id])
     return card
 
 

@@ -43,15 +43,13 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
 from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Cast, Greatest, Power, TruncHour
-from django.db.models.lookups import LessThan
 
-from . import history, queue
+from . import history, queue, tally
 from .days import day_bounds, study_day
 from .models import BankRevision, Card, Deck, LearnerSettings, Question, Source
 from .scheduler import forgetting_curve
@@ -461,7 +459,9 @@ class Mastery:
     learning: int  # learning and relearning
     young: int  # review cards scheduled for under 21 days
     mature: int  # review cards scheduled for 21 days or more
-    retrievability: float | None  # average chance of recall now, of the cards answered
+    retrievability: (
+        float | None
+    )  # average chance of recall at the end of the study day, of the cards answered
 
     @property
     def total(self) -> int:
@@ -508,13 +508,13 @@ def masteries(
     now: dt.datetime,
     without_card: int | None = None,
 ) -> dict[str, list[Mastery]]:
-    """mastery() per deck and per document at once, {"deck": [...], "source": [...]}: one pass
-    over the learner's cards serves both. without_card: 0 when the caller has just run
+    """mastery() per deck and per document at once, {"deck": [...], "source": [...]}: the
+    learner's tallies serve both. without_card: 0 when the caller has just run
     queue.ensure_cards (as for today()); looked for otherwise."""
     return _mastery(user, settings, now, ["deck", "source"], without_card)
 
 
-def _every_card(user: AbstractBaseUser) -> QuerySet[Card]:
+def every_card(user: AbstractBaseUser) -> QuerySet[Card]:
     """The learner's cards, for a figure that reads every one of them. SQLite reaches them
     through one of the indexes that start with the learner, often a queue index, and so
     visits the table in that index's order, at random; asked for the learner's card ids, it
@@ -533,32 +533,9 @@ def _mastery(
     groupings: list[str],
     without_card: int | None = None,
 ) -> dict[str, list[Mastery]]:
-    # The figures are counted per (deck, document) pair, of which there are few, and summed
-    # per grouping here. They come from the learner's cards alone, walked once: each card
-    # carries its question's deck, document and retirement.
-    answered = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
-    review = Q(state=Card.State.REVIEW)
-    dated = review & Q(due__isnull=False, last_review__isnull=False)
-    cards = (
-        _every_card(user)
-        .filter(is_retired=False)
-        .values("deck", "source")
-        .annotate(
-            new=Count("id", filter=Q(state=Card.State.NEW)),
-            learning=Count("id", filter=Q(state__in=LEARNING)),
-            # A dated review card is young or mature: the days between its dates, the
-            # costliest figure here, are worked out once, for young.
-            reviews=Count("id", filter=dated),
-            young=Count(
-                "id",
-                filter=dated & LessThan(WholeDays(F("last_review"), F("due")), MATURE_DAYS),
-            ),
-            recall_sum=Sum(retrievability_now(now), filter=answered),
-            recall_n=Count("id", filter=answered),
-        )
-        .order_by()
-    )
-    pairs = {(row["deck"], row["source"]): row for row in cards}
+    # The figures are kept per (deck, document) pair, of which there are few (tally.py), and
+    # summed per grouping here. Recall is reckoned at the end of the study day.
+    pairs = tally.tallies(user, settings, now)
     # Active questions the learner has no card for yet (cards are made lazily) are unseen.
     # Once queue.ensure_cards has run at the bank's revision there are none, and the bank is
     # not read.
@@ -580,7 +557,7 @@ def _mastery(
             "unseen": row.get("new", 0) + row.get("without_card", 0),
             "learning": row.get("learning", 0),
             "young": row.get("young", 0),
-            "mature": row.get("reviews", 0) - row.get("young", 0),
+            "mature": row.get("mature", 0),
             "recall_sum": row.get("recall_sum") or 0.0,
             "recall_n": row.get("recall_n", 0),
         }
@@ -631,35 +608,37 @@ def hardest(
     *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, limit: int = 10
 ) -> Hardest:
     """The learner's cards forgotten most often (at least once), and those least likely to be
-    recalled now. Suspended cards (leeches among them) are included: they are the hardest."""
+    recalled today (tally.least_recalled), recall reckoned at the end of the study day.
+    Suspended cards (leeches among them) are included: they are the hardest."""
+    at = tally.as_of(settings, now)
     answered = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
     recall = Case(
-        When(answered, then=retrievability_now(now)), default=None, output_field=FloatField()
-    )
-    ratio = Case(
-        When(answered, then=forgetting_ratio(now)), default=None, output_field=FloatField()
+        When(answered, then=retrievability_now(at)), default=None, output_field=FloatField()
     )
     most_order = ["-lapses", F("recall").asc(nulls_last=True), "id"]
-    # The least retrievable have the highest forgetting ratio: no power for every card.
-    least_order = [F("ratio").desc(), "-lapses", "id"]
     # The (user, lapses) index hands over the learner's cards most lapsed first, so only the
-    # first few are read; the least retrievable need every answered card.
+    # first few are read.
     most = (
         Card.objects.filter(user=user, is_retired=False, lapses__gt=0)
         .annotate(recall=recall)
         .order_by(*most_order)
         .values("id")[:limit]
     )
-    least = (
-        _every_card(user)
-        .filter(answered, is_retired=False)
-        .annotate(ratio=ratio)
-        .order_by(*least_order)
-        .values("id")[:limit]
-    )
+    least = tally.least_recalled(user, settings, now, limit)
     return Hardest(
         most_lapses=_hard_cards(most, most_order, recall=recall),
-        least_retrievable=_hard_cards(least, least_order, recall=recall, ratio=ratio),
+        least_retrievable=[
+            HardCard(
+                card_id=card.id,
+                uid=card.question.uid,
+                prompt=card.question.prompt,
+                source_slug=card.question.source.slug,
+                source_quote=card.question.source_quote,
+                lapses=card.lapses,
+                retrievability=tally.recall(card, at),
+            )
+            for card in least
+        ],
     )
 
 

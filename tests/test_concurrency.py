@@ -31,9 +31,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from studyapp import queue, reviews
+from studyapp import queue, reviews, tally
 from studyapp.days import study_day
-from studyapp.models import Card, Kind, LearnerSettings, Review, StudyDay
+from studyapp.models import Card, Kind, LearnerSettings, Review, StudyDay, Tally
 
 from .factories import CardFactory, QuestionFactory, UserFactory
 
@@ -329,6 +329,38 @@ def scenario_pages_and_an_undo_at_once() -> dict:
     }
 
 
+def scenario_grades_and_counts_at_once(rounds: int = 3) -> dict:
+    """Grades race the full count of the learner's tallies (each round starts with them to be
+    counted again): what is kept must equal a count made afterwards."""
+    learner = UserFactory()
+    settings = LearnerSettings.objects.get_or_create(user=learner)[0]
+    cards = [flashcard_for(learner) for _ in range(THREADS // 2)]
+    results = []
+    for _ in range(rounds):
+        tally.forget([learner.id])
+
+        def work(i):
+            if i % 2:
+                return len(tally.tallies(learner, settings, timezone.now()))
+            graded = reviews.grade(
+                cards[i // 2].id, user=learner, settings=settings, rating=3, token=uuid.uuid4(),
+                response="", duration_ms=1000, practice=False,
+            )  # fmt: skip
+            return "recorded" if graded.review else "repeated"
+
+        results += run_threads(THREADS, work)
+
+    def figures() -> dict:
+        rows = tally.tallies(learner, settings, timezone.now())
+        return {
+            f"{d}/{s}": [round(row[n], 9) for n in tally.FIGURES] for (d, s), row in rows.items()
+        }
+
+    kept = figures()
+    Tally.objects.filter(user=learner).delete()
+    return {"results": results, "kept": kept, "counted": figures()}
+
+
 SCENARIOS = {
     "one_token_from_20_clients": scenario_one_token_from_20_clients,
     "one_token_from_20_threads": scenario_one_token_from_20_threads,
@@ -342,6 +374,7 @@ SCENARIOS = {
     "20_tokens_on_one_card_from_threads": scenario_20_tokens_on_one_card_from_threads,
     "two_learners_at_once": scenario_two_learners_at_once,
     "pages_and_an_undo_at_once": scenario_pages_and_an_undo_at_once,
+    "grades_and_counts_at_once": scenario_grades_and_counts_at_once,
 }
 
 
@@ -421,6 +454,12 @@ def summary_counts_what_is_left(seen: dict, via: str) -> None:
     assert seen["summary"] == seen["fresh"]
 
 
+def tallies_keep_every_grade(seen: dict, via: str) -> None:
+    # Each grade recorded; each count read the learner's tallies, one per deck.
+    assert [r for r in seen["results"] if r not in ("recorded", THREADS // 2)] == []
+    assert seen["kept"] == seen["counted"]
+
+
 def cases() -> list:
     rows = []
     for via in ("clients", "threads"):
@@ -433,6 +472,7 @@ def cases() -> list:
         ]  # fmt: skip
     rows.append(pytest.param("two_learners_at_once", "clients", two_learners))
     rows.append(pytest.param("pages_and_an_undo_at_once", "clients", summary_counts_what_is_left))
+    rows.append(pytest.param("grades_and_counts_at_once", "threads", tallies_keep_every_grade))
     return [
         pytest.param(*row.values, marks=row.marks, id=f"{row.values[0]}-{row.values[2].__name__}")
         for row in rows
@@ -518,3 +558,53 @@ def test_a_grade_stamped_earlier_but_applied_later_keeps_the_card_consistent(_fa
             f"after undo the card has reps {after['reps']} for {after['reviews']} review(s)"
         )
     assert problems == []
+
+
+# --- A full count of the tallies and a grade -----------------------------------------------------
+
+
+@ON_POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_a_count_of_the_tallies_waits_for_a_grade_in_progress(_fast_passwords):
+    """Deterministic: a grade has moved its card and updated its tally but not committed when
+    the tallies are counted afresh. The count must wait for it and include it; counting without
+    it and writing over the grade's change would lose the grade until the next day."""
+    learner = UserFactory()
+    settings = LearnerSettings.objects.get_or_create(user=learner)[0]
+    card = flashcard_for(learner)
+    now = timezone.now()
+    tally.tallies(learner, settings, now)
+    tally.forget([learner.id])  # to be counted afresh: the grade below leaves the figures alone
+    graded, release = threading.Event(), threading.Event()
+
+    def grade_and_hold():
+        try:
+            with transaction.atomic():
+                reviews.grade(
+                    card.id, user=learner, settings=settings, rating=3, token=uuid.uuid4(),
+                    response="", now=now, duration_ms=1000, practice=False,
+                )  # fmt: skip
+                graded.set()
+                release.wait(TIMEOUT)
+        finally:
+            connections.close_all()
+
+    def count_afresh():
+        try:
+            tally.tallies(learner, settings, now)
+        finally:
+            connections.close_all()
+
+    grader = threading.Thread(target=grade_and_hold, daemon=True)
+    grader.start()
+    assert graded.wait(TIMEOUT)
+    counter = threading.Thread(target=count_afresh, daemon=True)
+    counter.start()
+    try:
+        wait_for_lock_waiters(1)
+    finally:
+        release.set()
+        grader.join(TIMEOUT)
+        counter.join(TIMEOUT)
+    kept = tally.tallies(learner, settings, now)
+    assert [(row["new"], row["learning"], row["recall_n"]) for row in kept.values()] == [(0, 1, 1)]

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studyapp import queue, stats
+from studyapp import queue, stats, tally
 from studyapp.days import day_bounds, study_day
 from studyapp.models import Card, Question
 
@@ -83,18 +83,23 @@ def test_a_negative_span_counts_as_no_whole_days_once_clamped(learner):
 
 
 def test_retrievability_counts_whole_days_to_the_microsecond(learner):
-    settings_for(learner)
+    settings = settings_for(learner)
+    at = tally.as_of(settings, NOW)  # recall is reckoned at the end of the study day
     # 5 days; a microsecond short of 5 days; 400 microseconds short, which SQLite's own date
     # functions would round up to 5 days.
-    lasts = [NOW - 5 * DAY, NOW - 5 * DAY + US, NOW - 5 * DAY + dt.timedelta(microseconds=400)]
+    lasts = [at - 5 * DAY, at - 5 * DAY + US, at - 5 * DAY + dt.timedelta(microseconds=400)]
     cards = [
         CardFactory(user=learner, state=REVIEW, stability=3.2, last_review=last, due=NOW)
         for last in lasts
     ]
-    found = stats.hardest(user=learner, settings=learner.study_settings, now=NOW)
+    found = stats.hardest(user=learner, settings=settings, now=NOW)
     by_id = {row.card_id: row.retrievability for row in found.least_retrievable}
     for card in cards:
-        assert by_id[card.id] == pytest.approx(fsrs_retrievability(card, NOW), abs=1e-12)
+        assert by_id[card.id] == pytest.approx(fsrs_retrievability(card, at), abs=1e-12)
+    # The full count's SQL reckons them alike.
+    counted = tally.tallies(learner, settings, NOW).values()
+    expected = sum(fsrs_retrievability(card, at) for card in cards)
+    assert sum(row["recall_sum"] for row in counted) == pytest.approx(expected, abs=1e-12)
     assert by_id[cards[0].id] < by_id[cards[1].id] == by_id[cards[2].id]  # 5 days against 4
 
 
@@ -201,17 +206,20 @@ def test_masteries_gives_both_groupings_as_mastery_does(learner, other_learner):
 
 @pytest.mark.parametrize("cards", [3, 30])
 def test_masteries_takes_four_queries_once_every_question_has_a_card(learner, cards):
-    """The learner's cards, the bank's revision, the decks and the documents; the bank itself
+    """The learner's tallies, the bank's revision, the decks and the documents; the bank itself
     is read only while some active question has no card for the learner."""
     settings = settings_for(learner)
     for n in range(cards):
         CardFactory(user=learner, state=REVIEW, stability=2.0, last_review=NOW - n * DAY)
     QuestionFactory()  # no card for it yet
+    before = stats.masteries(user=learner, settings=settings, now=NOW)  # counts the tallies
     with CaptureQueriesContext(connection) as queries:
-        before = stats.masteries(user=learner, settings=settings, now=NOW)
+        again = stats.masteries(user=learner, settings=settings, now=NOW)
     assert len(queries) == 5
+    assert again == before
     queue.ensure_cards(learner)
     settings.refresh_from_db()
+    stats.masteries(user=learner, settings=settings, now=NOW)  # counts them again: a new card
     with CaptureQueriesContext(connection) as queries:
         after = stats.masteries(user=learner, settings=settings, now=NOW)
     assert len(queries) == 4

@@ -27,6 +27,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from .. import tally
 from ..models import Card, Choice, Kind
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -37,6 +38,8 @@ TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
 SHOWN_RE = re.compile(r'name="shown_at" value="([^"]*)"')
 RATING_RE = re.compile(r'name="rating" value="(\d)"([^>]*)>')
 STUDY_REQUESTS = ("study", "answer", "reveal", "grade")
+PAGES_MEASURED = (*STUDY_REQUESTS, "dashboard", "progress", "progress_afresh")
+COUNTED_AFRESH_LOADS = 5
 MIN_LOADS = 5
 # Logged by Django around the driver's own transaction calls, not through execute wrappers.
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
@@ -334,7 +337,13 @@ def measure(
         )
         for name in ("dashboard", "progress")
     }
-    requests = {name: recorder.summary(name) for name in (*STUDY_REQUESTS, "dashboard", "progress")}
+    # The progress page's first load of a study day (or after a change to the cards other than
+    # a grade) counts the learner's tallies and least recalled list afresh: measured apart.
+    url = reverse("progress")
+    for _ in range(COUNTED_AFRESH_LOADS):
+        tally.forget([user.pk])
+        recorder.call("progress_afresh", client.get, url)
+    requests = {name: recorder.summary(name) for name in PAGES_MEASURED}
     return {
         "loops": loop.loops,
         "ran_out": loop.ran_out,

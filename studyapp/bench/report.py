@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .data import SIZES
-from .measure import STUDY_REQUESTS
+from .measure import PAGES_MEASURED, STUDY_REQUESTS
 
 MAX_QUERIES = 6
 P95_LIMIT_MS = 10.0
@@ -190,8 +190,8 @@ def tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             continue
         p = r["inprocess"]
         load = p.get("machine_load", {})
-        for name in (*STUDY_REQUESTS, "dashboard", "progress"):
-            s = p["requests"][name]
+        for name in PAGES_MEASURED:
+            s = p["requests"].get(name, {})
             if not s.get("n"):
                 continue
             part = "study" if name in STUDY_REQUESTS else "pages"

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, IntegrityError, transaction
 
-from studyapp import history
+from studyapp import history, tally
 from studyapp.models import Card, LearnerSettings, Question, Review
 
 from .backup_progress import FORMAT, VERSION, from_json, sections
@@ -170,8 +170,9 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
         Review.objects.filter(card__user_id__in=chunk).delete()
         Card.objects.filter(user_id__in=chunk).delete()
         LearnerSettings.objects.filter(user_id__in=chunk).delete()
-        # The history summary was counted from the reviews just deleted.
+        # The history summary and the tallies were counted from the rows just deleted.
         history.forget(chunk)
+        tally.forget(chunk)
 
     def rows(model, section, **links):
         made = []
@@ -202,6 +203,11 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
         ),
         batch_size=BATCH,
     )  # fmt: skip
+    tally.add_pairs(
+        Card.objects.filter(user_id__in=ids)
+        .values_list("user_id", "deck_id", "source_id")
+        .distinct()
+    )
     card_ids = {
         (user, qid): card_id
         for card_id, user, qid in Card.objects.filter(user_id__in=ids).values_list(

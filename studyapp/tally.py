@@ -1,0 +1,265 @@
+"""The figures that read every card a learner has, kept ready so that the progress page reads a
+few rows however large the collection: mastery per deck and document (Tally rows) and the
+cards least likely to be recalled (LeastRecalled).
+
+Recall is reckoned at the end of the current study day, so counting elapsed time by study
+days, as Anki does: a card answered yesterday has gone a day without review all of today.
+The figures then hold for the whole day. Each grade updates its card's tally in its own
+transaction, with one UPDATE, and so leaves the least recalled list alone: a card answered
+today has a chance of recall of 1 at the end of the day. Everything is counted again from the
+cards on the first read of a new day (or under new day settings), when missing, and after any
+other change to the learner's cards, which calls `forget`.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Case, Count, F, FloatField, Q, Sum, When
+from django.db.models.lookups import LessThan
+
+from . import stats
+from .days import day_bounds, study_day
+from .models import Card, LearnerSettings, LeastRecalled, Tally
+
+FIGURES = ("new", "learning", "young", "mature", "recall_sum", "recall_n")
+# The least recalled list keeps this many cards beyond the page's, so that the cards answered
+# during a day drop out of it without a full pass.
+LISTED = 60
+
+
+def as_of(settings: LearnerSettings, now: dt.datetime) -> dt.datetime:
+    """The end of the study day `now` falls in: the instant the figures are reckoned at."""
+    return _day(settings, now)[1]
+
+
+def _day(settings: LearnerSettings, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    tz, starts_at = settings.time_zone, settings.day_starts_at
+    return day_bounds(study_day(now, tz=tz, starts_at=starts_at), tz=tz, starts_at=starts_at)
+
+
+# --- one card ------------------------------------------------------------------------------
+
+
+def _answered(card: Card) -> bool:
+    return (
+        card.state in stats.SCHEDULED
+        and card.stability is not None
+        and card.last_review is not None
+    )
+
+
+def ratio(card: Card, at: dt.datetime) -> float:
+    """Whole days without review at `at` per day of stability (stats.forgetting_ratio)."""
+    return max(0, (at - card.last_review).days) / card.stability
+
+
+def recall(card: Card, at: dt.datetime) -> float | None:
+    """The card's chance of recall at `at` (stats.retrievability_now); None if never answered."""
+    if not _answered(card):
+        return None
+    decay, factor = stats.retrievability_params()
+    return (1.0 + factor * ratio(card, at)) ** decay
+
+
+def share(card: Card, at: dt.datetime) -> dict[str, float]:
+    """The card's part in its tally's figures, as the full count reckons it."""
+    figures = dict.fromkeys(FIGURES, 0)
+    if card.state == Card.State.NEW:
+        figures["new"] = 1
+    elif card.state in stats.LEARNING:
+        figures["learning"] = 1
+    elif card.due is not None and card.last_review is not None:  # a review card
+        young = (card.due - card.last_review).days < stats.MATURE_DAYS
+        figures["young" if young else "mature"] = 1
+    chance = recall(card, at)
+    if chance is not None:
+        figures["recall_sum"], figures["recall_n"] = chance, 1
+    return figures
+
+
+def graded(card: Card, before: dict[str, float], at: dt.datetime) -> None:
+    """Move the card's part in its tally from `before` (share() ahead of the grade) to what it
+    is now, when the tally is for `at`'s day (else it is recounted anyway). One UPDATE, which
+    locks the tally row whatever its day, so a recount in progress (_recount) and this grade
+    take their turns."""
+    if card.is_retired:
+        return
+    after = share(card, at)
+    Tally.objects.filter(
+        user_id=card.user_id, deck_id=card.deck_id, source_id=card.source_id
+    ).update(
+        **{
+            name: Case(When(as_of=at, then=F(name) + (after[name] - before[name])), default=F(name))
+            for name in FIGURES
+        }
+    )
+
+
+def add_pairs(pairs: Iterable[tuple[int, int, int]]) -> None:
+    """Make the tallies of (learner, deck, source) pairs that have cards now, to be counted:
+    a tally row exists before any grade can reach its cards, so every grade has a row to lock.
+    Called wherever the app makes cards or moves them to another deck or document."""
+    Tally.objects.bulk_create(
+        [Tally(user_id=u, deck_id=d, source_id=s) for u, d, s in set(pairs)],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+
+
+def forget(user_ids: Iterable[int] | None = None) -> None:
+    """Have the learners' figures (everyone's, for None) counted again when next read: their
+    cards changed otherwise than by a grade."""
+    tallies, lists = Tally.objects.all(), LeastRecalled.objects.all()
+    if user_ids is not None:
+        user_ids = list(user_ids)
+        tallies, lists = tallies.filter(user_id__in=user_ids), lists.filter(user_id__in=user_ids)
+    tallies.update(as_of=None)
+    lists.update(as_of=None)
+
+
+# --- mastery -------------------------------------------------------------------------------
+
+
+def tallies(
+    user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
+) -> dict[tuple[int, int], dict]:
+    """{(deck id, source id): figures} of the learner's cards, reckoned at as_of(now). One query
+    when they are up to date."""
+    at = as_of(settings, now)
+    rows = list(Tally.objects.filter(user=user).values("deck", "source", "as_of", *FIGURES))
+    if not rows or any(row["as_of"] != at for row in rows):
+        rows = _recount(user, at)
+    return {(row["deck"], row["source"]): row for row in rows}
+
+
+@transaction.atomic
+def _recount(user: AbstractBaseUser, at: dt.datetime) -> list[dict]:
+    # The learner's tallies are locked first. A grade that has updated its tally already has
+    # committed, then, and is counted; one that has not waits, and adds its change to the new
+    # figures (PostgreSQL; SQLite runs one writer at a time). A pair without a row yet (cards
+    # made behind the app's back, as the benchmark does) is counted and made here.
+    kept = {
+        (t.deck_id, t.source_id): t for t in Tally.objects.select_for_update().filter(user=user)
+    }
+    answered = Q(state__in=stats.SCHEDULED, stability__isnull=False, last_review__isnull=False)
+    dated = Q(state=Card.State.REVIEW, due__isnull=False, last_review__isnull=False)
+    counted = (
+        stats.every_card(user)
+        .filter(is_retired=False)
+        .values("deck", "source")
+        .annotate(
+            new=Count("id", filter=Q(state=Card.State.NEW)),
+            learning=Count("id", filter=Q(state__in=stats.LEARNING)),
+            # The days between a review card's dates, the costliest figure here, are worked
+            # out once, for young; the rest of the dated review cards are mature.
+            reviews=Count("id", filter=dated),
+            young=Count(
+                "id",
+                filter=dated
+                & LessThan(stats.WholeDays(F("last_review"), F("due")), stats.MATURE_DAYS),
+            ),
+            recall_sum=Sum(stats.retrievability_now(at), filter=answered),
+            recall_n=Count("id", filter=answered),
+        )
+        .order_by()
+    )
+    found = {}
+    for row in counted:
+        row["mature"] = row.pop("reviews") - row["young"]
+        row["recall_sum"] = row["recall_sum"] or 0.0
+        found[row["deck"], row["source"]] = row
+    changed, added = [], []
+    for key in kept.keys() | found.keys():
+        tally = kept.get(key) or Tally(user=user, deck_id=key[0], source_id=key[1])
+        figures = found.get(key, dict.fromkeys(FIGURES, 0))
+        for name in FIGURES:
+            setattr(tally, name, figures[name])
+        tally.as_of = at
+        (changed if tally.pk else added).append(tally)
+    Tally.objects.bulk_update(changed, ["as_of", *FIGURES], batch_size=500)
+    Tally.objects.bulk_create(added, batch_size=500, ignore_conflicts=True)
+    return [
+        {"deck": t.deck_id, "source": t.source_id, "as_of": at}
+        | {name: getattr(t, name) for name in FIGURES}
+        for t in changed + added
+    ]
+
+
+# --- the least recalled cards --------------------------------------------------------------
+
+# The list's order: the highest forgetting ratio first (the lowest recall), then the most
+# lapses, then the bank's order of cards.
+LEAST_ORDER = [F("ratio").desc(), "-lapses", "id"]
+
+
+def _key(ratio: float, lapses: int, card_id: int) -> tuple:
+    return (-ratio, -lapses, card_id)
+
+
+def least_recalled(
+    user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, limit: int
+) -> list[Card]:
+    """The learner's answered cards (of active questions) with the lowest chance of recall at
+    as_of(now), lowest first, at most `limit`, with their question and its source loaded.
+    Three queries (the list, the tallies, the listed cards) while the day's list holds."""
+    start, at = _day(settings, now)
+    # A day longer than 24 hours (a clock change) is listed afresh on every read: a card
+    # answered in its first hour is a day old at its end, and may rank anywhere.
+    listed = LeastRecalled.objects.filter(user=user, as_of=at).first()
+    answered = sum(row["recall_n"] for row in tallies(user, settings, now).values())
+    if at - start > dt.timedelta(days=1):
+        listed = None
+    if listed is not None and (cards := _still_least(listed, at, limit, answered)) is not None:
+        return cards
+    ids = _relist(user, at)[:limit]
+    found = {card.id: card for card in _with_question(Card.objects.filter(id__in=ids))}
+    return [found[i] for i in ids]
+
+
+def _with_question(cards):
+    return cards.select_related("question__source").defer("question__source__text")
+
+
+def _still_least(
+    listed: LeastRecalled, at: dt.datetime, limit: int, answered: int
+) -> list[Card] | None:
+    """The first `limit` cards of the list as they rank now, or None when that takes a full
+    pass. While the list holds, the learner's cards change only by grades (anything else
+    forgets it), and a card answered today has a ratio of 0 at the day's end: it ranks behind
+    every card with a ratio above 0, and the rest rank as they did. So a listed card with a
+    ratio above 0, ahead of the list's last card (which every card left off was behind), is
+    where it was. A list of every answered card stays whole while no other card has been
+    answered (`answered`, the learner's answered cards now, says so)."""
+    ranked = sorted(
+        (_key(ratio(card, at), card.lapses, card.id), card)
+        for card in _with_question(Card.objects.filter(id__in=listed.card_ids, is_retired=False))
+        if _answered(card)
+    )
+    last = tuple(listed.last) if listed.last is not None else None
+    if last is None and answered == len(ranked):
+        return [card for _, card in ranked[:limit]]
+    kept = [card for key, card in ranked if key[0] < 0 and (last is None or key <= last)]
+    return kept[:limit] if len(kept) >= limit else None
+
+
+def _relist(user: AbstractBaseUser, at: dt.datetime) -> list[int]:
+    """List the least recalled cards afresh, with a full pass; their ids, lowest recall first."""
+    answered = Q(state__in=stats.SCHEDULED, stability__isnull=False, last_review__isnull=False)
+    forgetting = Case(
+        When(answered, then=stats.forgetting_ratio(at)), default=None, output_field=FloatField()
+    )
+    rows = list(
+        stats.every_card(user)
+        .filter(answered, is_retired=False)
+        .annotate(ratio=forgetting)
+        .order_by(*LEAST_ORDER)
+        .values_list("id", "ratio", "lapses")[:LISTED]
+    )
+    last = list(_key(rows[-1][1], rows[-1][2], rows[-1][0])) if len(rows) == LISTED else None
+    ids = [row[0] for row in rows]
+    LeastRecalled.objects.update_or_create(
+        user=user, defaults={"as_of": at, "card_ids": ids, "last": last}
+    )
+    return ids

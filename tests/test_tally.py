@@ -1,0 +1,267 @@
+"""The figures kept ready for the progress page (studyapp.tally): whatever the app does to a
+learner's cards, what the page reads equals what a full count of the cards gives."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from studyapp import queue, reviews, stats, tally
+from studyapp.models import Card, Kind, LeastRecalled, Tally
+
+from .factories import CardFactory, DeckFactory, LearnerSettingsFactory, QuestionFactory
+
+UTC = dt.UTC
+NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
+DAY = dt.timedelta(days=1)
+NOW = dt.datetime(2024, 5, 30, 12, 0, 0, tzinfo=UTC)
+
+
+def card(user, deck=None, state=REVIEW, days_ago=3, interval=5, stability=4.0, lapses=0):
+    question = QuestionFactory(kind=Kind.FLASHCARD, **({"deck": deck} if deck else {}))
+    if state == NEW:
+        return CardFactory(user=user, question=question)
+    last = NOW - days_ago * DAY
+    return CardFactory(user=user, question=question, state=state, stability=stability,
+                       difficulty=5.0, last_review=last, due=last + interval * DAY,
+                       lapses=lapses, step=0 if state != REVIEW else None)  # fmt: skip
+
+
+def collection(user, n=12):
+    """Cards in every state, in two decks (each question has a document of its own)."""
+    decks = [DeckFactory(), DeckFactory()]
+    made = []
+    for i in range(n):
+        state = [NEW, LEARNING, REVIEW, RELEARNING][i % 4]
+        made.append(card(user, decks[i % 2], state, days_ago=1 + i, interval=3 + 4 * i,
+                         stability=1.0 + i / 2, lapses=i % 3))  # fmt: skip
+    return made
+
+
+def grade(user, settings, card_id, rating=3, now=NOW, practice=False):
+    return reviews.grade(card_id, user=user, settings=settings, rating=rating, token=uuid.uuid4(),
+                         response="", duration_ms=1000, practice=practice, now=now)  # fmt: skip
+
+
+def figures(user, settings, now=NOW) -> dict:
+    rows = tally.tallies(user, settings, now)
+    return {
+        key: {name: round(row[name], 9) for name in tally.FIGURES}
+        for key, row in rows.items()
+        if any(row[name] for name in tally.FIGURES)
+    }
+
+
+def counted_afresh(user, settings, now=NOW) -> dict:
+    """A full count from nothing (the rows are derived data, safe to delete)."""
+    Tally.objects.filter(user=user).delete()
+    return figures(user, settings, now)
+
+
+def least(user, settings, now=NOW, limit=10) -> list[int]:
+    return [c.id for c in tally.least_recalled(user, settings, now, limit)]
+
+
+def listed_afresh(user, settings, now=NOW, limit=10) -> list[int]:
+    LeastRecalled.objects.filter(user=user).delete()
+    return least(user, settings, now, limit)
+
+
+@pytest.fixture
+def settings(learner):
+    return LearnerSettingsFactory(user=learner, time_zone="UTC", day_starts_at=4)
+
+
+# --- grades --------------------------------------------------------------------------------
+
+
+def test_grades_move_their_cards_in_the_tallies_as_a_full_count_would(learner, settings):
+    cards = collection(learner)
+    figures(learner, settings)  # counted once
+    counted_at = set(Tally.objects.filter(user=learner).values_list("as_of", flat=True))
+    for i, c in enumerate(cards):
+        grade(
+            learner,
+            settings,
+            c.id,
+            rating=[1, 2, 3, 4][i % 4],
+            now=NOW + i * dt.timedelta(minutes=1),
+        )
+    # A mature card and a young one, and the same card twice.
+    grade(learner, settings, cards[2].id, rating=4, now=NOW + dt.timedelta(hours=1))
+    with CaptureQueriesContext(connection) as reads:
+        kept = figures(learner, settings)
+    assert len(reads) == 1  # read, not counted again
+    assert set(Tally.objects.filter(user=learner).values_list("as_of", flat=True)) == counted_at
+    assert kept == counted_afresh(learner, settings)
+    assert sum(row["recall_n"] for row in kept.values()) == len(cards)  # all answered now
+
+
+def test_a_grade_updates_its_tally_with_one_statement(learner, settings):
+    c = collection(learner, 4)[2]
+    figures(learner, settings)
+    with CaptureQueriesContext(connection) as queries:
+        grade(learner, settings, c.id)
+    touching = [q["sql"] for q in queries if "studyapp_tally" in q["sql"]]
+    assert len(touching) == 1 and touching[0].startswith("UPDATE")
+
+
+def test_practice_leaves_the_tallies_alone(learner, settings):
+    c = collection(learner, 4)[2]
+    before = figures(learner, settings)
+    grade(learner, settings, c.id, practice=True)
+    assert figures(learner, settings) == before
+
+
+def test_a_grade_of_another_day_leaves_the_tally_to_be_counted_again(learner, settings):
+    cards = collection(learner, 4)
+    figures(learner, settings)
+    grade(learner, settings, cards[2].id, now=NOW + 2 * DAY)
+    later = NOW + 2 * DAY + dt.timedelta(minutes=1)
+    assert figures(learner, settings, later) == counted_afresh(learner, settings, later)
+    assert set(Tally.objects.filter(user=learner).values_list("as_of", flat=True)) == {
+        tally.as_of(settings, later)
+    }
+
+
+def test_new_day_settings_count_the_tallies_again(learner, settings):
+    collection(learner, 8)
+    figures(learner, settings)
+    settings.time_zone, settings.day_starts_at = "Asia/Shanghai", 0
+    settings.save()
+    assert set(Tally.objects.filter(user=learner).values_list("as_of", flat=True)) != {
+        tally.as_of(settings, NOW)
+    }
+    kept = figures(learner, settings)
+    assert set(Tally.objects.filter(user=learner).values_list("as_of", flat=True)) == {
+        tally.as_of(settings, NOW)
+    }
+    assert kept == counted_afresh(learner, settings)
+
+
+# --- every other change to the cards -------------------------------------------------------
+
+
+def undo(learner, settings, cards, staff_client):
+    grade(learner, settings, cards[1].id, rating=1)
+    figures(learner, settings)
+    reviews.undo_last(learner)
+
+
+def new_question(learner, settings, cards, staff_client):
+    QuestionFactory(deck=cards[0].deck)
+    queue.ensure_cards(learner)
+
+
+def question_moved(learner, settings, cards, staff_client):
+    question = cards[2].question
+    question.deck = DeckFactory()
+    question.save()
+
+
+def question_retired(learner, settings, cards, staff_client):
+    question = cards[2].question
+    question.is_active = False
+    question.save()
+
+
+def questions_retired_in_bulk(learner, settings, cards, staff_client):
+    from studyapp.models import Question
+
+    Question.objects.filter(id__in=[c.question_id for c in cards[:3]]).update(is_active=False)
+
+
+def admin_reset(learner, settings, cards, staff_client):
+    response = staff_client.post(
+        reverse("admin:studyapp_card_changelist"),
+        {"action": "reset", "_selected_action": [cards[2].id, cards[3].id]},
+    )
+    assert response.status_code == 302
+    assert Card.objects.get(id=cards[2].id).state == NEW
+
+
+@pytest.mark.parametrize(
+    "change",
+    [undo, new_question, question_moved, question_retired, questions_retired_in_bulk, admin_reset],
+)
+def test_other_changes_have_the_figures_counted_again(learner, settings, staff_client, change):
+    cards = collection(learner, 8)
+    figures(learner, settings)
+    least(learner, settings, limit=3)
+    change(learner, settings, cards, staff_client)
+    kept, kept_least = figures(learner, settings), least(learner, settings, limit=3)
+    assert kept == counted_afresh(learner, settings)
+    assert kept_least == listed_afresh(learner, settings, limit=3)
+    assert stats.masteries(user=learner, settings=settings, now=NOW)  # and the page still works
+
+
+def test_a_grade_of_a_card_moved_to_a_new_pair_is_kept(learner, settings):
+    """The bank moves a card to a deck the learner had no card in: its tally row is made with
+    the move, so the next grade has a row to update."""
+    cards = collection(learner, 4)
+    figures(learner, settings)
+    question = cards[2].question
+    question.deck = DeckFactory()
+    question.save()
+    figures(learner, settings)
+    grade(learner, settings, cards[2].id)
+    assert figures(learner, settings) == counted_afresh(learner, settings)
+
+
+# --- the least recalled cards --------------------------------------------------------------
+
+
+def many(user, n):
+    """n answered review cards of varied recall, a few tied."""
+    return [card(user, state=REVIEW, days_ago=1 + i % 17, stability=1.0 + (i * 7) % 23,
+                 lapses=i % 4) for i in range(n)]  # fmt: skip
+
+
+def test_the_list_outlasts_grades_of_its_cards(learner, settings):
+    many(learner, tally.LISTED + 20)
+    first = least(learner, settings)
+    made = LeastRecalled.objects.get(user=learner).card_ids
+    for i, card_id in enumerate(first[:4]):  # the four least recalled are answered
+        grade(learner, settings, card_id, now=NOW + i * dt.timedelta(minutes=1))
+    with CaptureQueriesContext(connection) as queries:
+        kept = least(learner, settings)
+    assert len(queries) == 3  # the list, the tallies, the listed cards: no full pass
+    assert LeastRecalled.objects.get(user=learner).card_ids == made
+    assert kept[:6] == first[4:10] and not set(kept) & set(first[:4])
+    assert kept == listed_afresh(learner, settings)
+
+
+def test_the_list_is_made_again_when_too_few_of_its_cards_are_left(learner, settings):
+    many(learner, tally.LISTED + 20)
+    listed = LeastRecalled.objects.get(user=learner).card_ids if least(learner, settings) else []
+    for i, card_id in enumerate(listed[:-5]):
+        grade(learner, settings, card_id, now=NOW + i * dt.timedelta(seconds=1))
+    kept = least(learner, settings)
+    assert LeastRecalled.objects.get(user=learner).card_ids != listed  # listed afresh
+    assert kept == listed_afresh(learner, settings)
+
+
+def test_a_list_of_every_answered_card_takes_in_a_card_answered_since(learner, settings):
+    cards = [card(learner, state=REVIEW, days_ago=d, stability=2.0) for d in (1, 4, 9)]
+    new = card(learner, state=NEW)
+    assert least(learner, settings) == [cards[2].id, cards[1].id, cards[0].id]
+    grade(learner, settings, new.id)
+    kept = least(learner, settings)
+    assert kept == listed_afresh(learner, settings)
+    assert new.id in kept
+
+
+def test_a_day_longer_than_24_hours_is_listed_afresh(learner):
+    """New York's clocks go back on 3 November 2024: that study day has 25 hours, and a card
+    answered in its first hour is a day old at its end."""
+    settings = LearnerSettingsFactory(user=learner, time_zone="America/New_York", day_starts_at=4)
+    now = dt.datetime(2024, 11, 3, 8, 30, tzinfo=UTC)  # 04:30 EDT, the day's first hour
+    assert tally.as_of(settings, now) - dt.timedelta(hours=25) <= now
+    cards = [card(learner, state=REVIEW, days_ago=1 + i, stability=1.0 + i) for i in range(14)]
+    least(learner, settings, now, limit=3)
+    grade(learner, settings, cards[0].id, rating=1, now=now)
+    later = now + dt.timedelta(hours=3)
+    assert least(learner, settings, later, limit=3) == listed_afresh(learner, settings, later, 3)

@@ -12,10 +12,11 @@ other change to the learner's cards, which calls `forget`.
 """
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, FloatField, Q, Sum, When
 from django.db.models.lookups import LessThan
 
@@ -87,13 +88,24 @@ def graded(card: Card, before: dict[str, float], at: dt.datetime) -> None:
     if card.is_retired:
         return
     after = share(card, at)
-    Tally.objects.filter(
-        user_id=card.user_id, deck_id=card.deck_id, source_id=card.source_id
-    ).update(
-        **{
-            name: Case(When(as_of=at, then=F(name) + (after[name] - before[name])), default=F(name))
-            for name in FIGURES
-        }
+    when = connection.ops.adapt_datetimefield_value(at)
+    changes = [x for name in FIGURES for x in (when, after[name] - before[name])]
+    with connection.cursor() as cursor:
+        cursor.execute(_graded_sql(), [*changes, card.user_id, card.deck_id, card.source_id])
+
+
+@functools.cache
+def _graded_sql() -> str:
+    # Written as SQL, built once: the ORM took over a millisecond to assemble its six CASEs,
+    # a third of a grade.
+    q = connection.ops.quote_name
+    sets = ", ".join(
+        f"{q(name)} = CASE WHEN {q('as_of')} = %s THEN {q(name)} + %s ELSE {q(name)} END"
+        for name in FIGURES
+    )
+    return (
+        f"UPDATE {q(Tally._meta.db_table)} SET {sets} "
+        f"WHERE {q('user_id')} = %s AND {q('deck_id')} = %s AND {q('source_id')} = %s"
     )
 
 

@@ -188,22 +188,33 @@ COPIED_TO_CARDS = {"deck", "deck_id", "source", "source_id", "is_active"}
 
 def copy_to_cards(question_ids: list[int]) -> None:
     """Give the questions' cards their deck, source and retirement as the questions now have
-    them."""
-    for i in range(0, len(question_ids), 500):
-        chunk = question_ids[i : i + 500]
-        question = Question.objects.filter(pk=OuterRef("question_id"))
-        Card.objects.filter(question_id__in=chunk).update(
-            deck_id=Subquery(question.values("deck_id")[:1]),
-            source_id=Subquery(question.values("source_id")[:1]),
-            is_retired=~Exists(question.filter(is_active=True)),
-        )
-    if question_ids:
-        from . import tally  # it reads these models
+    them. Only cards whose copies differ are written, and only their learners' figures are
+    counted again (studyapp.tally): an edit of a question's wording leaves them alone."""
+    from . import tally  # it reads these models
 
-        for i in range(0, len(question_ids), 500):
-            cards = Card.objects.filter(question_id__in=question_ids[i : i + 500])
-            tally.add_pairs(cards.values_list("user_id", "deck_id", "source_id").distinct())
-        tally.forget()
+    for i in range(0, len(question_ids), 500):
+        question = Question.objects.filter(pk=OuterRef("question_id"))
+        copies = {
+            "deck_id": Subquery(question.values("deck_id")[:1]),
+            "source_id": Subquery(question.values("source_id")[:1]),
+            "is_retired": ~Exists(question.filter(is_active=True)),
+        }
+        stale = (
+            Card.objects.filter(question_id__in=question_ids[i : i + 500])
+            .annotate(**{f"copy_{name}": value for name, value in copies.items()})
+            .exclude(
+                deck_id=F("copy_deck_id"),
+                source_id=F("copy_source_id"),
+                is_retired=F("copy_is_retired"),
+            )
+        )
+        learners = list(stale.order_by().values_list("user_id", flat=True).distinct())
+        if not learners:
+            continue
+        Card.objects.filter(id__in=stale.values("id")).update(**copies)
+        moved = Card.objects.filter(question_id__in=question_ids[i : i + 500], user_id__in=learners)
+        tally.add_pairs(moved.order_by().values_list("user_id", "deck_id", "source_id").distinct())
+        tally.forget(learners)
 
 
 class ChoiceManager(models.Manager):

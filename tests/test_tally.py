@@ -265,3 +265,36 @@ def test_a_day_longer_than_24_hours_is_listed_afresh(learner):
     grade(learner, settings, cards[0].id, rating=1, now=now)
     later = now + dt.timedelta(hours=3)
     assert least(learner, settings, later, limit=3) == listed_afresh(learner, settings, later, 3)
+
+
+def test_an_edit_of_a_question_that_moves_no_card_leaves_the_figures(learner, other_learner):
+    settings = LearnerSettingsFactory(user=learner, time_zone="UTC", day_starts_at=4)
+    cards = collection(learner, 4)
+    other = card(other_learner, state=NEW)
+    figures(learner, settings)
+    counted_at = set(Tally.objects.filter(user=learner).values_list("as_of", flat=True))
+    question = cards[2].question
+    question.prompt = "Reworded?"
+    question.save()
+    assert set(Tally.objects.filter(user=learner).values_list("as_of", flat=True)) == counted_at
+    # Moving another learner's card counts only theirs again.
+    moved = other.question
+    moved.deck = DeckFactory()
+    moved.save()
+    assert set(Tally.objects.filter(user=learner).values_list("as_of", flat=True)) == counted_at
+    assert set(Tally.objects.filter(user=other_learner).values_list("as_of", flat=True)) == {None}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_makes_a_tally_row_for_each_pair_with_cards(learner, other_learner):
+    from django.db.migrations.executor import MigrationExecutor
+
+    made = [card(learner, state=REVIEW), card(learner, state=NEW), card(other_learner, state=NEW)]
+    executor = MigrationExecutor(connection)
+    executor.migrate([("studyapp", "0009_fewer_indexes")])
+    executor.loader.build_graph()
+    executor.migrate([("studyapp", "0010_tallies")])
+    pairs = set(Tally.objects.values_list("user_id", "deck_id", "source_id", "as_of"))
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert pairs == {(c.user_id, c.deck_id, c.source_id, None) for c in made}

@@ -10,7 +10,7 @@ def make_tallies(apps, schema_editor):
     that every grade finds a row to lock (studyapp.tally.add_pairs)."""
     Card = apps.get_model("studyapp", "Card")
     Tally = apps.get_model("studyapp", "Tally")
-    pairs = Card.objects.values_list("user_id", "deck_id", "source_id").distinct()
+    pairs = Card.objects.order_by().values_list("user_id", "deck_id", "source_id").distinct()
     Tally.objects.bulk_create(
         [Tally(user_id=u, deck_id=d, source_id=s) for u, d, s in pairs], batch_size=500
     )

@@ -205,6 +205,7 @@ def restore(parsed: dict[str, list[dict]], question_ids: dict[str, int]) -> dict
     )  # fmt: skip
     tally.add_pairs(
         Card.objects.filter(user_id__in=ids)
+        .order_by()
         .values_list("user_id", "deck_id", "source_id")
         .distinct()
     )

@@ -630,10 +630,10 @@ def hardest(
         least_retrievable=[
             HardCard(
                 card_id=card.id,
-                uid=card.question.uid,
-                prompt=card.question.prompt,
-                source_slug=card.question.source.slug,
-                source_quote=card.question.source_quote,
+                uid=card.uid,
+                prompt=card.prompt,
+                source_slug=card.source_slug,
+                source_quote=card.source_quote,
                 lapses=card.lapses,
                 retrievability=tally.recall(card, at),
             )

@@ -140,13 +140,14 @@ def forget(user_ids: Iterable[int] | None = None) -> None:
 def tallies(
     user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime
 ) -> dict[tuple[int, int], dict]:
-    """{(deck id, source id): figures} of the learner's cards, reckoned at as_of(now). One query
-    when they are up to date."""
+    """{(deck id, source id): figures} of the learner's cards, reckoned at as_of(now), for the
+    pairs that have cards of active questions. One query when they are up to date."""
     at = as_of(settings, now)
     rows = list(Tally.objects.filter(user=user).values("deck", "source", "as_of", *FIGURES))
     if not rows or any(row["as_of"] != at for row in rows):
         rows = _recount(user, at)
-    return {(row["deck"], row["source"]): row for row in rows}
+    # A pair whose cards were all retired keeps its row, counting nothing.
+    return {(r["deck"], r["source"]): r for r in rows if any(r[name] for name in FIGURES)}
 
 
 @transaction.atomic

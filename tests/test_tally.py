@@ -298,3 +298,18 @@ def test_the_migration_makes_a_tally_row_for_each_pair_with_cards(learner, other
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert pairs == {(c.user_id, c.deck_id, c.source_id, None) for c in made}
+
+
+def test_a_deck_whose_cards_are_all_retired_leaves_mastery(learner, settings):
+    deck = DeckFactory()
+    retired = card(learner, deck, state=REVIEW)
+    kept = card(learner, state=REVIEW)
+    assert {m.slug for m in stats.mastery(user=learner, settings=settings, now=NOW, by="deck")} == {
+        deck.slug,
+        kept.deck.slug,
+    }
+    question = retired.question
+    question.is_active = False
+    question.save()
+    rows = stats.mastery(user=learner, settings=settings, now=NOW, by="deck")
+    assert [m.slug for m in rows] == [kept.deck.slug]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import math
 import sqlite3
 from collections import Counter, defaultdict
@@ -40,13 +41,12 @@ from django.db.models import (
     F,
     FloatField,
     Func,
-    IntegerField,
     Q,
     QuerySet,
     Value,
     When,
 )
-from django.db.models.expressions import Combinable, RawSQL
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Greatest, Power, TruncHour
 
 from . import history, queue, tally
@@ -416,36 +416,38 @@ def forecast(
     first = _today(settings, now)
     tz, starts_at = settings.time_zone, settings.day_starts_at
     ends = [
-        day_bounds(first + dt.timedelta(days=i), tz=tz, starts_at=starts_at)[1] for i in range(days)
-    ]
-    # A card falls on the first study day that ends after it is due (overdue ones on today).
-    # Comparing `due` with the days' ends, computed here in UTC, puts it on the day that
-    # study_day_of would, without converting every card's time zone in SQL (on SQLite that
-    # calls back into Python for each row).
-    # Written as SQL: the ORM took longer to assemble thirty When clauses than the database
-    # took to answer.
-    due = f"{connection.ops.quote_name(Card._meta.db_table)}.{connection.ops.quote_name('due')}"
-    whens = " ".join(f"WHEN {due} < %s THEN {i}" for i in range(days - 1))
-    on_day = RawSQL(
-        f"CASE {whens} ELSE {days - 1} END" if whens else "0",
-        [connection.ops.adapt_datetimefield_value(end) for end in ends[:-1]],
-        output_field=IntegerField(),
-    )
-    rows = (
-        Card.objects.filter(
-            user=user,
-            is_retired=False,
-            is_suspended=False,
-            state__in=SCHEDULED,
-            due__lt=ends[-1],
+        connection.ops.adapt_datetimefield_value(
+            day_bounds(first + dt.timedelta(days=i), tz=tz, starts_at=starts_at)[1]
         )
-        .annotate(day=on_day)
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by()
+        for i in range(days)
+    ]
+    # A card falls on the first study day that ends after it is due (overdue ones on today):
+    # each day is a range of the queue index's due dates, computed here in UTC, so no card's
+    # time zone is converted in SQL. Counting each range reads only index entries; grouping
+    # the month's cards by day cost four times as much on SQLite (11 against 2.7 ms at 100k).
+    params = []
+    for i, end in enumerate(ends):
+        params += [user.pk, *([ends[i - 1]] if i else []), end]
+    with connection.cursor() as cursor:
+        cursor.execute(_forecast_sql(days), params)
+        counts = cursor.fetchone()
+    return [(first + dt.timedelta(days=i), counts[i]) for i in range(days)]
+
+
+@functools.cache
+def _forecast_sql(days: int) -> str:
+    q = connection.ops.quote_name
+    card, due = q(Card._meta.db_table), q("due")
+    scheduled = ", ".join(str(int(state)) for state in SCHEDULED)
+    shown = (
+        f"{q('user_id')} = %s AND {q('state')} IN ({scheduled}) "
+        f"AND NOT {q('is_retired')} AND NOT {q('is_suspended')}"
     )
-    counts = {row["day"]: row["n"] for row in rows}
-    return [(first + dt.timedelta(days=i), counts.get(i, 0)) for i in range(days)]
+    return "SELECT " + ", ".join(
+        f"(SELECT COUNT(*) FROM {card} WHERE {shown} AND {f'{due} >= %s AND ' if i else ''}"
+        f"{due} < %s)"
+        for i in range(days)
+    )
 
 
 # --- 6. mastery ----------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from studyapp import queue, reviews
-from studyapp.models import Card, Choice, LearnerSettings, Question, Review
+from studyapp import queue, reviews, tally
+from studyapp.models import Card, Choice, LearnerSettings, Question, Review, Tally
 
 from .factories import UserFactory
 
@@ -299,3 +299,19 @@ def test_a_token_held_by_an_account_not_in_the_backup_is_refused(studied, tmp_pa
     with pytest.raises(CommandError, match="tokens already used by accounts not in the backup"):
         call_command("restore_progress", str(path))
     assert every_row() == before
+
+
+def test_a_restore_has_the_learners_figures_counted_afresh(studied, tmp_path):
+    """The progress page's kept figures (studyapp.tally) follow the cards a restore puts back."""
+    ana = studied[0]
+    settings, now = queue.settings_of(ana), timezone.now()
+    before = tally.tallies(ana, settings, now)
+    path = tmp_path / "progress.json"
+    call_command("backup_progress", str(path))
+    for card in Card.objects.filter(user=ana, state=Card.State.NEW, question__kind="flashcard")[:3]:
+        grade(ana, card, 3, when=now)  # kept figures move with each grade
+    assert tally.tallies(ana, settings, now) != before
+    call_command("restore_progress", str(path))
+    kept = tally.tallies(ana, settings, now)
+    Tally.objects.filter(user=ana).delete()
+    assert kept == tally.tallies(ana, settings, now) == before

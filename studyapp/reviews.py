@@ -98,8 +98,6 @@ def _record(
     # waited for the lock behind a later-stamped one must not move the card back in time.
     now = max(now or timezone.now(), card.last_review or dt.datetime.min.replace(tzinfo=dt.UTC))
     before = scheduler.snapshot(card)
-    at = tally.as_of(settings, now)
-    share_before = tally.share(card, at)
     review = Review(
         card=card,
         user_id=card.user_id,
@@ -115,6 +113,8 @@ def _record(
         card_before=before,
     )
     if not practice:
+        at = tally.as_of(settings, now)
+        share_before = tally.share(card, at)  # its part in the progress page's kept figures
         scheduler.review(card, rating=rating, now=now, scheduler=scheduler.scheduler_for(settings))
         card.save()
         tally.graded(card, share_before, at)

@@ -58,6 +58,8 @@ from .scheduler import forgetting_curve
 MATURE_DAYS = 21
 LEARNING = (Card.State.LEARNING, Card.State.RELEARNING)
 SCHEDULED = (Card.State.LEARNING, Card.State.REVIEW, Card.State.RELEARNING)
+# A card with a recall to reckon: answered at least once, and not reset since.
+ANSWERED = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
 PERIODS = {"today": 1, "week": 7, "month": 30, "year": 365}
 HEATMAP_DAYS = 365
 HEATMAP_LEVELS = 4
@@ -613,9 +615,8 @@ def hardest(
     recalled today (tally.least_recalled), recall reckoned at the end of the study day.
     Suspended cards (leeches among them) are included: they are the hardest."""
     at = tally.as_of(settings, now)
-    answered = Q(state__in=SCHEDULED, stability__isnull=False, last_review__isnull=False)
     recall = Case(
-        When(answered, then=retrievability_now(at)), default=None, output_field=FloatField()
+        When(ANSWERED, then=retrievability_now(at)), default=None, output_field=FloatField()
     )
     most_order = ["-lapses", F("recall").asc(nulls_last=True), "id"]
     # The (user, lapses) index hands over the learner's cards most lapsed first, so only the

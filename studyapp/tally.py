@@ -159,7 +159,6 @@ def _recount(user: AbstractBaseUser, at: dt.datetime) -> list[dict]:
     kept = {
         (t.deck_id, t.source_id): t for t in Tally.objects.select_for_update().filter(user=user)
     }
-    answered = Q(state__in=stats.SCHEDULED, stability__isnull=False, last_review__isnull=False)
     dated = Q(state=Card.State.REVIEW, due__isnull=False, last_review__isnull=False)
     counted = (
         stats.every_card(user)
@@ -176,8 +175,8 @@ def _recount(user: AbstractBaseUser, at: dt.datetime) -> list[dict]:
                 filter=dated
                 & LessThan(stats.WholeDays(F("last_review"), F("due")), stats.MATURE_DAYS),
             ),
-            recall_sum=Sum(stats.retrievability_now(at), filter=answered),
-            recall_n=Count("id", filter=answered),
+            recall_sum=Sum(stats.retrievability_now(at), filter=stats.ANSWERED),
+            recall_n=Count("id", filter=stats.ANSWERED),
         )
         .order_by()
     )
@@ -282,13 +281,14 @@ def _still_least(
 
 def _relist(user: AbstractBaseUser, at: dt.datetime) -> list[int]:
     """List the least recalled cards afresh, with a full pass; their ids, lowest recall first."""
-    answered = Q(state__in=stats.SCHEDULED, stability__isnull=False, last_review__isnull=False)
     forgetting = Case(
-        When(answered, then=stats.forgetting_ratio(at)), default=None, output_field=FloatField()
+        When(stats.ANSWERED, then=stats.forgetting_ratio(at)),
+        default=None,
+        output_field=FloatField(),
     )
     rows = list(
         stats.every_card(user)
-        .filter(answered, is_retired=False)
+        .filter(stats.ANSWERED, is_retired=False)
         .annotate(ratio=forgetting)
         .order_by(*LEAST_ORDER)
         .values_list("id", "ratio", "lapses")[:LISTED]

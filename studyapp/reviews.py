@@ -116,7 +116,7 @@ def _record(
         at = tally.as_of(settings, now)
         share_before = tally.share(card, at)  # its part in the progress page's kept figures
         scheduler.review(card, rating=rating, now=now, scheduler=scheduler.scheduler_for(settings))
-        card.save()
+        card.save(update_fields=scheduler.REVIEWED)
         tally.graded(card, share_before, at)
     review.save()
     return Graded(review, repeated=False)

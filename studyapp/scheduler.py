@@ -99,8 +99,15 @@ def interval_days(card: Card) -> int | None:
     return max(0, (card.due - card.last_review).days)
 
 
+# The fields review() sets: a grade saves only these.
+REVIEWED = (
+    "state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses",
+    "is_suspended", "is_leech",
+)  # fmt: skip
+
+
 def review(card: Card, *, rating: int, now: dt.datetime, scheduler: fsrs.Scheduler) -> None:
-    """Apply a rating to the card row in memory (the caller saves it)."""
+    """Apply a rating to the card row in memory (the caller saves REVIEWED)."""
     was_review = card.state == Card.State.REVIEW
     updated, _ = scheduler.review_card(to_fsrs(card, now=now), fsrs.Rating(rating), utc(now))
     card.state = int(updated.state)

@@ -5,7 +5,7 @@ client. Asserted: query counts, not times (times depend on the machine): the sam
 study-loop request at both sizes. The counts are written to bench/results/test-query-counts.json.
 
 Counts are CaptureQueriesContext's, every statement included. When this was written they were:
-study 3, answer 4, reveal 4, grade 8 (6 queries plus the transaction's two statements: BEGIN and
+study 2, answer 2, reveal 2, grade 8 (6 queries plus the transaction's two statements: BEGIN and
 COMMIT in use, SAVEPOINT and RELEASE here inside the test's transaction) - on SQLite and
 PostgreSQL alike.
 """

@@ -50,6 +50,25 @@ def test_htmx_requests_get_the_fragment_and_plain_ones_the_page(learner_client, 
     assert 'hx-swap-oob="true"' in fragment and "hx-swap-oob" not in full
 
 
+def test_an_htmx_answer_leaves_the_counters_and_does_not_read_the_queue(
+    learner_client, learner, django_assert_num_queries
+):
+    """An answer records nothing, so the counters already on the page stand; a page loaded
+    without htmx still shows them."""
+    card = card_for(learner, kind=Kind.TYPED, answer="12.82 trillion")
+    card_for(learner)
+    fields = form_fields(learner_client.get(reverse("study"), **HTMX).content.decode())
+    data = fields | SCOPE | {"response": "12.82 trillion"}
+    url = reverse("answer", args=[card.id])
+    with django_assert_num_queries(2):  # the session with its learner, the card
+        fragment = learner_client.post(url, data, **HTMX).content.decode()
+    assert 'data-stage="feedback"' in fragment and "Right" in fragment
+    assert 'id="counters"' not in fragment and "hx-swap-oob" not in fragment
+    full = learner_client.post(url, data).content.decode()
+    assert 'data-stage="feedback"' in full and "<strong>2</strong> left" in full
+    assert not Review.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("kind", "extra", "right", "near", "wrong"),
     [

@@ -99,30 +99,29 @@ def _sitting_start(request, scope: Scope, now) -> dt.datetime:
     return dt.datetime.fromisoformat(request.session[key])
 
 
-def _stage(request, scope: Scope, *, now, card: Card | None = None, **extra) -> dict:
-    """Everything the study page shows: the counters and either a card or the end."""
+def _stage(
+    request, scope: Scope, *, now, card: Card | None = None, counted: bool = True, **extra
+) -> dict:
+    """Everything the study page shows: the counters and either a card or the end. Uncounted
+    (for a given card), the queue is not read and the counters are left out."""
     settings = queue.settings_of(request.user)
-    started = _sitting_start(request, scope, now)
-    found = queue.snapshot(
-        request.user, settings, now=now, only=scope.only,
-        practice_since=started if scope.practice else None,
-    )  # fmt: skip
-    card = card or found.card
-    context = {
-        "scope": scope,
-        "left": found.counts.total,
-        "done": found.day.answered,
-        "card": card,
-        "settings": settings,
-    } | extra
-    if card is None:
-        context |= {"stage": "done", **_summary(request.user, scope, started, now=now)}
-    else:
-        context.setdefault("stage", "question")
-        context.setdefault("token", uuid.uuid4())
-        context.setdefault("shown_at", int(time.time() * 1000))
-        context["choices"] = list(zip(LETTERS, queue.choices_of(card), strict=False))
-    return context
+    context = {"scope": scope, "card": card, "settings": settings} | extra
+    if counted:
+        started = _sitting_start(request, scope, now)
+        found = queue.snapshot(
+            request.user, settings, now=now, only=scope.only,
+            practice_since=started if scope.practice else None,
+        )  # fmt: skip
+        context |= {"left": found.counts.total, "done": found.day.answered}
+        context["card"] = card = card or found.card
+        if card is None:
+            return context | {"stage": "done", **_summary(request.user, scope, started, now=now)}
+    return {
+        "stage": "question",
+        "token": uuid.uuid4(),
+        "shown_at": int(time.time() * 1000),
+        "choices": list(zip(LETTERS, queue.choices_of(card), strict=False)),
+    } | context
 
 
 def _summary(user, scope: Scope, started: dt.datetime, *, now) -> dict:
@@ -141,8 +140,8 @@ def _summary(user, scope: Scope, started: dt.datetime, *, now) -> dict:
 
 
 def _render(request, context: dict):
-    if request.htmx:
-        return render(request, f"{TEMPLATE}#stage", context | {"oob": True})
+    if request.htmx:  # the counters, when counted, go out of band
+        return render(request, f"{TEMPLATE}#stage", context | {"oob": "left" in context})
     return render(request, TEMPLATE, context)
 
 
@@ -199,9 +198,11 @@ def _feedback(request, card: Card, form, *, verdict, scope: Scope, now) -> dict:
     shown_response = response
     if card.question.kind == Kind.MULTIPLE_CHOICE and verdict:
         shown_response = verdict.matched or ""
+    # An answer records nothing, so the counters on the page still hold: an HTMX answer does
+    # not read the queue again. A whole page needs them.
     return _stage(
-        request, scope, now=now, card=card, stage="feedback", verdict=verdict, grades=grades,
-        response=response, shown_response=shown_response,
+        request, scope, now=now, card=card, counted=not request.htmx, stage="feedback",
+        verdict=verdict, grades=grades, response=response, shown_response=shown_response,
         token=form.cleaned_data["token"], shown_at=form.cleaned_data["shown_at"],
     )  # fmt: skip
 

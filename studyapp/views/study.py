@@ -37,11 +37,16 @@ class Scope:
         form = ScopeForm(data)
         if not form.is_valid():
             raise Http404("No such deck or document.")
-        deck, source = form.cleaned_data["deck"], form.cleaned_data["source"]
+        return cls.from_cleaned(form.cleaned_data)
+
+    @classmethod
+    def from_cleaned(cls, cleaned: dict) -> "Scope":
+        """From a valid ScopeForm's data, or that of a form built on it (AnswerForm)."""
+        deck, source = cleaned["deck"], cleaned["source"]
         return cls(
             deck=get_object_or_404(Deck, slug=deck) if deck else None,
             source=get_object_or_404(Source, slug=source) if source else None,
-            practice=form.cleaned_data["practice"],
+            practice=cleaned["practice"],
         )
 
     @property
@@ -224,7 +229,7 @@ def _answered(request, card_id: int, data, *, checked: bool):
     if not form.is_valid():
         return _bad(form)
     card = _own_card(request, card_id)
-    scope = Scope.from_data(data)
+    scope = Scope.from_cleaned(form.cleaned_data)
     verdict = (
         reviews.check(card.question, form.cleaned_data["response"], queue.choices_of(card))
         if checked
@@ -239,7 +244,7 @@ def grade(request, card_id: int):
     form = GradeForm(request.POST)
     if not form.is_valid():
         return _bad(form)
-    scope = Scope.from_data(request.POST)
+    scope = Scope.from_cleaned(form.cleaned_data)
     now = timezone.now()
     shown_at = form.cleaned_data["shown_at"]
     try:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from .sql_rows import Columns, adapt
+from .sql_rows import Columns, adapt, execute
 
 
 class SessionStore(DBStore):
@@ -28,7 +28,7 @@ class SessionStore(DBStore):
         # As Django's: the unexpired row with this key, or None and the key forgotten.
         sql, session, user, settings = _select(connection.vendor)
         with connection.cursor() as cursor:
-            cursor.execute(sql, adapt({"key": self.session_key, "now": timezone.now()}))
+            execute(cursor, sql, adapt({"key": self.session_key, "now": timezone.now()}))
             row = cursor.fetchone()
         if row is None:
             self._session_key = self.user = None

@@ -113,9 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # The study queue's query is prepared once per connection (snapshot_query); its generic
-    # plan is as good as a fresh one, and planning it anew took longer than running it.
-    # Django prepares nothing itself, so no other query is affected.
+    # The study loop's hand-written queries (the queue, the session, the card) are prepared once
+    # per connection (sql_rows.execute); their generic plans are as good as fresh ones, and
+    # planning them anew took longer than running them. Django prepares nothing itself, so no
+    # other query is affected.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         "-c plan_cache_mode=force_generic_plan"
     )

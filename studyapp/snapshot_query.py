@@ -14,15 +14,13 @@ row of one state, so no plan has to merge two states' ranges.
 """
 
 import functools
-import re
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 
 from .models import Card, Choice, Deck, Question, Review, Source
-from .sql_rows import Columns, adapt
+from .sql_rows import Columns, adapt, execute
 
 NEW, LEARNING, REVIEW, RELEARNING = (int(s) for s in Card.State)
 # A source's text, which a study page never shows, stays deferred on the instance.
@@ -201,33 +199,10 @@ class Result:
         return None if row is None else self.cards.card.value(row, "due")
 
 
-# PostgreSQL spends longer planning the query than running it, so each connection prepares
-# it once (PREPARE) and then only executes it. Keyed by the driver's connection, which goes
-# (with its prepared statements) when Django reconnects.
-_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
-_PARAM = re.compile(r"%\((\w+)\)s")
-
-
-def _execute(cursor, shape: Shape, params: dict[str, Any]) -> None:
-    if connection.vendor != "postgresql":
-        cursor.execute(shape.sql, params)
-        return
-    names = list(dict.fromkeys(_PARAM.findall(shape.sql)))
-    statement = f"studyapp_snapshot_{abs(hash(shape.sql)):x}"
-    done = _prepared.setdefault(connection.connection, set())
-    if statement not in done:
-        numbered = _PARAM.sub(lambda m: f"${names.index(m[1]) + 1}", shape.sql)
-        cursor.execute(f"PREPARE {statement} AS {numbered}")
-        done.add(statement)
-    cursor.execute(
-        f"EXECUTE {statement} ({', '.join(['%s'] * len(names))})", [params[n] for n in names]
-    )
-
-
 def run(shape: Shape, params: dict[str, Any]) -> Result:
     params = adapt(params)
     with connection.cursor() as cursor:
-        _execute(cursor, shape, params)
+        execute(cursor, shape.sql, params)
         rows = cursor.fetchall()
     first = rows[0]  # the figures come back on every row, and there is always one
     n = len(shape.figures)
@@ -266,7 +241,7 @@ def card(card_id: int, user_id: int, *, lock: bool = False, token=None) -> Card:
     sql, cards = card_sql(connection.vendor, lock)
     token = Review._meta.get_field("token").get_db_prep_value(token, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"card": card_id, "user": user_id, "token": token})
+        execute(cursor, sql, {"card": card_id, "user": user_id, "token": token})
         row = cursor.fetchone()
     if row is None:
         raise Card.DoesNotExist(f"The learner has no card {card_id}.")

@@ -1,4 +1,5 @@
-"""Model instances from the rows of hand-written SQL, as a QuerySet would make them.
+"""Hand-written SQL run as a prepared statement, and model instances from its rows, as a
+QuerySet would make them.
 
 The study loop's hottest queries (studyapp.snapshot_query, the session in studyapp.sessions)
 are built once as text: assembling them through the ORM on every request cost more Python
@@ -6,7 +7,10 @@ than the database spent answering them. Their rows become instances here, throug
 own converters."""
 
 import functools
+import re
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model
@@ -76,3 +80,28 @@ def adapt(params: dict) -> dict:
     """Datetimes as the backend stores them (text in UTC on SQLite)."""
     to_db = connection.ops.adapt_datetimefield_value
     return {k: to_db(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}
+
+
+# PostgreSQL spent longer planning these queries than running them (the session's three-table
+# join about as long as the queue's), so each connection prepares each text once (PREPARE) and
+# then only executes it. Keyed by the driver's connection, which goes (with its prepared
+# statements) when Django reconnects. A PREPARE outlives a rolled-back transaction.
+_prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+def execute(cursor, sql: str, params: dict[str, Any]) -> None:
+    """Run SQL built once, with %(name)s parameters; prepared per connection on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        cursor.execute(sql, params)
+        return
+    names = list(dict.fromkeys(_PARAM.findall(sql)))
+    statement = f"studyapp_{abs(hash(sql)):x}"
+    done = _prepared.setdefault(connection.connection, set())
+    if statement not in done:
+        numbered = _PARAM.sub(lambda m: f"${names.index(m[1]) + 1}", sql)
+        cursor.execute(f"PREPARE {statement} AS {numbered}")
+        done.add(statement)
+    cursor.execute(
+        f"EXECUTE {statement} ({', '.join(['%s'] * len(names))})", [params[n] for n in names]
+    )

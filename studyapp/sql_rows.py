@@ -1,4 +1,4 @@
-"""Hand-written SQL run as a prepared statement, and model instances from its rows, as a
+"""Hand-written SQL, run prepared on PostgreSQL, and model instances from its rows, as a
 QuerySet would make them.
 
 The study loop's hottest queries (studyapp.snapshot_query, the session in studyapp.sessions)

@@ -96,7 +96,7 @@ def execute(cursor, sql: str, params: dict[str, Any]) -> None:
         cursor.execute(sql, params)
         return
     names = list(dict.fromkeys(_PARAM.findall(sql)))
-    statement = f"studyapp_{abs(hash(sql)):x}"
+    statement = statement_name(sql)
     done = _prepared.setdefault(connection.connection, set())
     if statement not in done:
         numbered = _PARAM.sub(lambda m: f"${names.index(m[1]) + 1}", sql)
@@ -105,3 +105,8 @@ def execute(cursor, sql: str, params: dict[str, Any]) -> None:
     cursor.execute(
         f"EXECUTE {statement} ({', '.join(['%s'] * len(names))})", [params[n] for n in names]
     )
+
+
+def statement_name(sql: str) -> str:
+    """The name the text is prepared under on PostgreSQL."""
+    return f"studyapp_{abs(hash(sql)):x}"

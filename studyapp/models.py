@@ -472,6 +472,10 @@ class Tally(models.Model):
     mature = models.IntegerField(default=0)
     recall_sum = models.FloatField(default=0.0)
     recall_n = models.IntegerField(default=0)
+    # Learning and review cards due before `as_of`, suspended ones left out (the forecast's
+    # today), and of those the ones buried through `as_of` (left out of today's due work).
+    due = models.IntegerField(default=0)
+    buried = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

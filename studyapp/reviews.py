@@ -144,13 +144,17 @@ def undo_last(user) -> Card | None:
     return card
 
 
+@transaction.atomic
 def suspend(card: Card) -> None:
     card.is_suspended = True
     card.save(update_fields=["is_suspended"])
+    tally.forget([card.user_id])  # the day's due work changed
 
 
+@transaction.atomic
 def bury(card: Card, *, settings: LearnerSettings, now: dt.datetime) -> None:
     """Hide the card until the next study day begins."""
     day = study_day(now, tz=settings.time_zone, starts_at=settings.day_starts_at)
     card.buried_until = day_bounds(day, tz=settings.time_zone, starts_at=settings.day_starts_at)[1]
     card.save(update_fields=["buried_until"])
+    tally.forget([card.user_id])

@@ -49,7 +49,7 @@ from django.db.models import (
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Greatest, Power, TruncHour
 
-from . import history, queue, tally
+from . import history, queue, sql_rows, tally
 from .days import day_bounds, study_day
 from .models import BankRevision, Card, Deck, LearnerSettings, Question, Source
 from .scheduler import forgetting_curve
@@ -205,13 +205,14 @@ def today(
     now: dt.datetime,
     without_card: int | None = None,
     studied: dict[dt.date, history.Figures] | None = None,
+    kept: dict[tuple[int, int], dict] | None = None,
 ) -> Today:
     """Today's figures. Due work counts what the queue can still show today: cards of retired
     questions, suspended cards and cards buried for the day are left out. without_card: how
     many active questions the learner has no card for, when the caller knows (0 right after
-    queue.ensure_cards); counted here otherwise."""
+    queue.ensure_cards); counted here otherwise. kept: the learner's tallies, when the caller
+    read them already (tally.tallies)."""
     day = _today(settings, now)
-    end = _bounds(settings, day, day)[1]
     # Every study day with answers, for the streaks: past days from the summary, today live.
     studied = _history(user, settings, now, studied)
     figures = studied.get(day, history.Figures())
@@ -225,10 +226,7 @@ def today(
     # the bank grows; one per question, so those are the difference of two counts). One query.
     limit = max(0, settings.new_per_day - done["introduced"])
     shown = queue.studiable(user, now=now).order_by().values("id")
-    counts = {
-        "due": queue.CountOf(shown.filter(state__in=SCHEDULED, due__lt=end)),
-        "new": queue.CountOf(shown.filter(state=Card.State.NEW)[:limit]),
-    }
+    counts = {"new": queue.CountOf(shown.filter(state=Card.State.NEW)[:limit])}
     if without_card is None:
         counts |= {
             "active": queue.CountOf(
@@ -239,7 +237,8 @@ def today(
     found = get_user_model().objects.filter(pk=user.pk).values(**counts).get()
     if without_card is None:
         without_card = found["active"] - found["kept"]
-    due = found["due"]
+    # The due work is kept counted (tally.py): counting it here read every overdue card.
+    due = tally.due_today(tally.tallies(user, settings, now) if kept is None else kept)
     # A limit of 0 leaves nothing to count: the ORM then gives NULL for that count.
     available = (found["new"] or 0) + without_card
     new_left = min(limit, available)
@@ -408,11 +407,17 @@ def retention(
 
 
 def forecast(
-    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, days: int = 30
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    days: int = 30,
+    kept: dict[tuple[int, int], dict] | None = None,
 ) -> list[tuple[dt.date, int]]:
     """Learning and review cards due on each of the next `days` study days, today first; today
     includes everything overdue. Suspended cards and retired questions are left out; buried
-    cards count on the day they are due (the schedule, not today's queue)."""
+    cards count on the day they are due (the schedule, not today's queue). kept: as for
+    today()."""
     if days < 1:
         raise ValueError("days must be at least 1")
     first = _today(settings, now)
@@ -423,32 +428,36 @@ def forecast(
         )
         for i in range(days)
     ]
-    # A card falls on the first study day that ends after it is due (overdue ones on today):
-    # each day is a range of the queue index's due dates, computed here in UTC, so no card's
-    # time zone is converted in SQL. Counting each range reads only index entries; grouping
-    # the month's cards by day cost four times as much on SQLite (11 against 2.7 ms at 100k).
-    params = []
-    for i, end in enumerate(ends):
-        params += [user.pk, *([ends[i - 1]] if i else []), end]
-    with connection.cursor() as cursor:
-        cursor.execute(_forecast_sql(days), params)
-        counts = cursor.fetchone()
+    # Today's count, every overdue card, is kept counted (tally.py). A later card falls on the
+    # first study day that ends after it is due: each day is a range of the queue index's due
+    # dates, computed here in UTC, so no card's time zone is converted in SQL. Counting each
+    # range reads only index entries; grouping the month's cards by day cost four times as
+    # much on SQLite (11 against 2.7 ms at 100k).
+    kept = tally.tallies(user, settings, now) if kept is None else kept
+    counts = [sum(row["due"] for row in kept.values())]
+    if days > 1:
+        params = {"user": user.pk} | {f"end{i}": end for i, end in enumerate(ends)}
+        with connection.cursor() as cursor:
+            sql_rows.execute(cursor, _forecast_sql(days), params)
+            counts += cursor.fetchone()
     return [(first + dt.timedelta(days=i), counts[i]) for i in range(days)]
 
 
 @functools.cache
 def _forecast_sql(days: int) -> str:
+    """The counts of days 1 to `days` - 1, each a range of due dates between two study days'
+    ends (parameters end0 to end{days - 1}). Prepared on PostgreSQL, where planning its 29
+    subqueries took as long as running them."""
     q = connection.ops.quote_name
     card, due = q(Card._meta.db_table), q("due")
     scheduled = ", ".join(str(int(state)) for state in SCHEDULED)
     shown = (
-        f"{q('user_id')} = %s AND {q('state')} IN ({scheduled}) "
+        f"{q('user_id')} = %(user)s AND {q('state')} IN ({scheduled}) "
         f"AND NOT {q('is_retired')} AND NOT {q('is_suspended')}"
     )
     return "SELECT " + ", ".join(
-        f"(SELECT COUNT(*) FROM {card} WHERE {shown} AND {f'{due} >= %s AND ' if i else ''}"
-        f"{due} < %s)"
-        for i in range(days)
+        f"(SELECT COUNT(*) FROM {card} WHERE {shown} AND {due} >= %(end{i - 1})s AND {due} < %(end{i})s)"
+        for i in range(1, days)
     )
 
 

@@ -1,6 +1,7 @@
-"""The figures that read every card a learner has, kept ready so that the progress page reads a
-few rows however large the collection: mastery per deck and document (Tally rows) and the
-cards least likely to be recalled (LeastRecalled).
+"""The figures that read every card a learner has, kept ready so that the dashboard and the
+progress page read a few rows however large the collection: mastery per deck and document and
+the work due by the end of the day (Tally rows), and the cards least likely to be recalled
+(LeastRecalled).
 
 Recall is reckoned at the end of the current study day, so counting elapsed time by study
 days, as Anki does: a card answered yesterday has gone a day without review all of today.
@@ -27,7 +28,7 @@ from . import stats
 from .days import day_bounds, study_day
 from .models import Card, LearnerSettings, LeastRecalled, Tally
 
-FIGURES = ("new", "learning", "young", "mature", "recall_sum", "recall_n")
+FIGURES = ("new", "learning", "young", "mature", "recall_sum", "recall_n", "due", "buried")
 # The least recalled list keeps this many cards beyond the page's, so that the cards answered
 # during a day drop out of it without a full pass.
 LISTED = 60
@@ -80,7 +81,25 @@ def share(card: Card, at: dt.datetime) -> dict[str, float]:
     chance = recall(card, at)
     if chance is not None:
         figures["recall_sum"], figures["recall_n"] = chance, 1
+    if _due(card, at):
+        figures["due"] = 1
+        figures["buried"] = int(card.buried_until is not None and card.buried_until >= at)
     return figures
+
+
+def _due(card: Card, at: dt.datetime) -> bool:
+    return (
+        card.state in stats.SCHEDULED
+        and not card.is_suspended
+        and card.due is not None
+        and card.due < at
+    )
+
+
+def due_today(kept: dict[tuple[int, int], dict]) -> int:
+    """The learning and review cards the queue can still show before the day ends: due by
+    then, neither suspended nor buried (tallies() gives `kept`)."""
+    return sum(row["due"] - row["buried"] for row in kept.values())
 
 
 def graded(card: Card, before: dict[str, float], at: dt.datetime) -> None:
@@ -160,6 +179,7 @@ def _recount(user: AbstractBaseUser, at: dt.datetime) -> list[dict]:
         (t.deck_id, t.source_id): t for t in Tally.objects.select_for_update().filter(user=user)
     }
     dated = Q(state=Card.State.REVIEW, due__isnull=False, last_review__isnull=False)
+    due = Q(state__in=stats.SCHEDULED, is_suspended=False, due__lt=at)
     counted = (
         stats.every_card(user)
         .filter(is_retired=False)
@@ -177,12 +197,17 @@ def _recount(user: AbstractBaseUser, at: dt.datetime) -> list[dict]:
             ),
             recall_sum=Sum(stats.retrievability_now(at), filter=stats.ANSWERED),
             recall_n=Count("id", filter=stats.ANSWERED),
+            # Named apart from the cards' own due field, which the filters read.
+            due_n=Count("id", filter=due),
+            # A card buried by the app is buried until the end of the day it was buried on.
+            buried_n=Count("id", filter=due & Q(buried_until__gte=at)),
         )
         .order_by()
     )
     found = {}
     for row in counted:
         row["mature"] = row.pop("reviews") - row["young"]
+        row["due"], row["buried"] = row.pop("due_n"), row.pop("buried_n")
         row["recall_sum"] = row["recall_sum"] or 0.0
         found[row["deck"], row["source"]] = row
     changed, added = [], []

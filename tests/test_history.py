@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studyapp import history, reviews, stats
+from studyapp import history, reviews, stats, tally
 from studyapp.days import day_bounds, study_day
 from studyapp.models import Card, Kind, LearnerSettings, Review, StudyDay
 
@@ -264,6 +264,7 @@ def test_the_pages_read_a_few_rows_whatever_the_history(learner):
     past_answers(learner, cards, now - dt.timedelta(days=1000), now - dt.timedelta(days=400), 2)
     # Counting more days from nothing takes as many queries (bar the inserts' batches).
     assert len(summary_fill()) == len(small)
+    tally.tallies(learner, settings, now)  # the day's kept figures (today's due work), counted
     for name, most in {"today": 4, "reviews_per_day": 2, "heatmap": 2, "retention": 2}.items():
         kwargs = {"user": learner, "settings": settings, "now": now}
         if name == "reviews_per_day":

@@ -183,10 +183,19 @@ def admin_reset(learner, settings, cards, staff_client):
     assert Card.objects.get(id=cards[2].id).state == NEW
 
 
+def suspended(learner, settings, cards, staff_client):
+    reviews.suspend(Card.objects.get(id=cards[1].id))
+
+
+def buried(learner, settings, cards, staff_client):
+    reviews.bury(Card.objects.get(id=cards[1].id), settings=settings, now=NOW)
+
+
 @pytest.mark.parametrize(
     "change",
-    [undo, new_question, question_moved, question_retired, questions_retired_in_bulk, admin_reset],
-)
+    [undo, new_question, question_moved, question_retired, questions_retired_in_bulk, admin_reset,
+     suspended, buried],
+)  # fmt: skip
 def test_other_changes_have_the_figures_counted_again(learner, settings, staff_client, change):
     cards = collection(learner, 8)
     figures(learner, settings)
@@ -209,6 +218,55 @@ def test_a_grade_of_a_card_moved_to_a_new_pair_is_kept(learner, settings):
     figures(learner, settings)
     grade(learner, settings, cards[2].id)
     assert figures(learner, settings) == counted_afresh(learner, settings)
+
+
+# --- the day's due work --------------------------------------------------------------------
+
+
+def due_counted(user, settings, now=NOW) -> tuple[int, int]:
+    """(today's due work, the forecast's today) counted from the cards, as the queue sees them."""
+    end = tally.as_of(settings, now)
+    due = Card.objects.filter(
+        user=user, is_retired=False, is_suspended=False, state__in=stats.SCHEDULED, due__lt=end
+    )
+    return due.exclude(buried_until__gt=now).count(), due.count()
+
+
+def due_shown(user, settings, now=NOW) -> tuple[int, int]:
+    """The same two figures as the dashboard and the progress page show them."""
+    forecast = stats.forecast(user=user, settings=settings, now=now, days=2)
+    return stats.today(user=user, settings=settings, now=now).due_today, forecast[0][1]
+
+
+def test_the_day_s_due_work_is_kept_through_grades_burials_and_suspensions(learner, settings):
+    overdue = [card(learner, state=REVIEW, days_ago=10 + i, interval=2) for i in range(4)]
+    learning = [card(learner, state=LEARNING, days_ago=0, interval=0) for _ in range(2)]
+    later = card(learner, state=REVIEW, days_ago=1, interval=3)  # due in two days
+    new = card(learner, state=NEW)
+    suspended_card = card(learner, state=REVIEW, days_ago=9, interval=1)
+    Card.objects.filter(id=suspended_card.id).update(is_suspended=True)
+    retired = card(learner, state=REVIEW, days_ago=9, interval=1).question
+    retired.is_active = False
+    retired.save()
+    assert due_shown(learner, settings) == due_counted(learner, settings) == (6, 6)
+    grade(learner, settings, overdue[0].id, rating=3)  # scheduled days ahead: no longer due
+    grade(learner, settings, learning[0].id, rating=1)  # again in minutes: still due
+    grade(learner, settings, new.id, rating=1)  # learning, due in a minute: due today
+    grade(learner, settings, later.id, rating=1, now=NOW + dt.timedelta(minutes=5))  # a lapse
+    with CaptureQueriesContext(connection) as reads:
+        kept = tally.tallies(learner, settings, NOW)
+    assert len(reads) == 1  # kept through the grades, not counted again
+    assert tally.due_today(kept) == due_counted(learner, settings)[0] == 7
+    reviews.bury(Card.objects.get(id=overdue[1].id), settings=settings, now=NOW)
+    assert due_shown(learner, settings) == due_counted(learner, settings) == (6, 7)
+    reviews.suspend(Card.objects.get(id=overdue[2].id))
+    assert due_shown(learner, settings) == due_counted(learner, settings) == (5, 6)
+    assert figures(learner, settings) == counted_afresh(learner, settings)
+    # The next study day: the burial is over.
+    tomorrow = NOW + DAY
+    due_tomorrow, scheduled_tomorrow = due_counted(learner, settings, tomorrow)
+    assert due_shown(learner, settings, tomorrow) == (due_tomorrow, scheduled_tomorrow)
+    assert due_tomorrow == scheduled_tomorrow
 
 
 # --- the least recalled cards --------------------------------------------------------------
@@ -298,6 +356,21 @@ def test_the_migration_makes_a_tally_row_for_each_pair_with_cards(learner, other
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert pairs == {(c.user_id, c.deck_id, c.source_id, None) for c in made}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_of_the_due_figures_has_every_tally_counted_again(learner, settings):
+    from django.db.migrations.executor import MigrationExecutor
+
+    card(learner, state=REVIEW, days_ago=10, interval=2)
+    figures(learner, settings)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("studyapp", "0010_tallies")])
+    assert set(Tally.objects.values_list("as_of", flat=True)) == {tally.as_of(settings, NOW)}
+    executor.loader.build_graph()
+    executor.migrate([("studyapp", "0011_tally_due")])
+    assert set(Tally.objects.values_list("as_of", flat=True)) == {None}
+    assert figures(learner, settings) == counted_afresh(learner, settings)
 
 
 def test_a_deck_whose_cards_are_all_retired_leaves_mastery(learner, settings):

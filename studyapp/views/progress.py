@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .. import charts, history, queue, stats
+from .. import charts, history, queue, stats, tally
 from ..models import Card, Review
 
 RANGES = (30, 90, 365)
@@ -25,14 +25,15 @@ def progress(request):
     per_day = stats.reviews_per_day(
         user=user, settings=settings, now=now, days=days, studied=studied
     )
-    forecast = stats.forecast(user=user, settings=settings, now=now)
+    kept = tally.tallies(user, settings, now)  # read once for today's figures and the forecast
+    forecast = stats.forecast(user=user, settings=settings, now=now, kept=kept)
     mastery = stats.masteries(user=user, settings=settings, now=now, without_card=0)
     heatmap = stats.heatmap(user=user, settings=settings, now=now, studied=studied)
     context = {
         "days": days,
         "ranges": RANGES,
         "today": stats.today(
-            user=user, settings=settings, now=now, without_card=0, studied=studied
+            user=user, settings=settings, now=now, without_card=0, studied=studied, kept=kept
         ),
         "per_day": per_day,
         "per_day_rects": charts.bar_rects(

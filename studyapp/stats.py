@@ -520,11 +520,12 @@ def masteries(
     settings: LearnerSettings,
     now: dt.datetime,
     without_card: int | None = None,
+    kept: dict[tuple[int, int], dict] | None = None,
 ) -> dict[str, list[Mastery]]:
     """mastery() per deck and per document at once, {"deck": [...], "source": [...]}: the
     learner's tallies serve both. without_card: 0 when the caller has just run
-    queue.ensure_cards (as for today()); looked for otherwise."""
-    return _mastery(user, settings, now, ["deck", "source"], without_card)
+    queue.ensure_cards (as for today()); looked for otherwise. kept: as for today()."""
+    return _mastery(user, settings, now, ["deck", "source"], without_card, kept)
 
 
 def every_card(user: AbstractBaseUser) -> QuerySet[Card]:
@@ -545,10 +546,12 @@ def _mastery(
     now: dt.datetime,
     groupings: list[str],
     without_card: int | None = None,
+    kept: dict[tuple[int, int], dict] | None = None,
 ) -> dict[str, list[Mastery]]:
     # The figures are kept per (deck, document) pair, of which there are few (tally.py), and
     # summed per grouping here. Recall is reckoned at the end of the study day.
-    pairs = tally.tallies(user, settings, now)
+    kept = tally.tallies(user, settings, now) if kept is None else kept
+    pairs = {key: dict(row) for key, row in kept.items()}  # added to below
     # Active questions the learner has no card for yet (cards are made lazily) are unseen.
     # Once queue.ensure_cards has run at the bank's revision there are none, and the bank is
     # not read.
@@ -618,11 +621,17 @@ class Hardest:
 
 
 def hardest(
-    *, user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, limit: int = 10
+    *,
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    limit: int = 10,
+    kept: dict[tuple[int, int], dict] | None = None,
 ) -> Hardest:
     """The learner's cards forgotten most often (at least once), and those least likely to be
     recalled today (tally.least_recalled), recall reckoned at the end of the study day.
-    Suspended cards (leeches among them) are included: they are the hardest."""
+    Suspended cards (leeches among them) are included: they are the hardest. kept: as for
+    today()."""
     at = tally.as_of(settings, now)
     recall = Case(
         When(ANSWERED, then=retrievability_now(at)), default=None, output_field=FloatField()
@@ -636,7 +645,7 @@ def hardest(
         .order_by(*most_order)
         .values("id")[:limit]
     )
-    least = tally.least_recalled(user, settings, now, limit)
+    least = tally.least_recalled(user, settings, now, limit, kept=kept)
     return Hardest(
         most_lapses=_hard_cards(most, most_order, recall=recall),
         least_retrievable=[

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, FloatField, Q, Sum, When
 from django.db.models.lookups import LessThan
 
-from . import stats
+from . import sql_rows, stats
 from .days import day_bounds, study_day
 from .models import Card, LearnerSettings, LeastRecalled, Tally
 
@@ -110,24 +110,25 @@ def graded(card: Card, before: dict[str, float], at: dt.datetime) -> None:
     if card.is_retired:
         return
     after = share(card, at)
-    when = connection.ops.adapt_datetimefield_value(at)
-    changes = [x for name in FIGURES for x in (when, after[name] - before[name])]
+    params = {"at": at, "user": card.user_id, "deck": card.deck_id, "source": card.source_id}
+    params |= {name: after[name] - before[name] for name in FIGURES}
     with connection.cursor() as cursor:
-        cursor.execute(_graded_sql(), [*changes, card.user_id, card.deck_id, card.source_id])
+        sql_rows.execute(cursor, _graded_sql(), sql_rows.adapt(params))
 
 
 @functools.cache
 def _graded_sql() -> str:
-    # Written as SQL, built once: the ORM took over a millisecond to assemble its six CASEs,
-    # a third of a grade.
+    # Written as SQL, built once (and prepared on PostgreSQL): the ORM took over a millisecond
+    # to assemble its CASEs, a third of a grade.
     q = connection.ops.quote_name
     sets = ", ".join(
-        f"{q(name)} = CASE WHEN {q('as_of')} = %s THEN {q(name)} + %s ELSE {q(name)} END"
+        f"{q(name)} = CASE WHEN {q('as_of')} = %(at)s THEN {q(name)} + %({name})s "
+        f"ELSE {q(name)} END"
         for name in FIGURES
     )
     return (
-        f"UPDATE {q(Tally._meta.db_table)} SET {sets} "
-        f"WHERE {q('user_id')} = %s AND {q('deck_id')} = %s AND {q('source_id')} = %s"
+        f"UPDATE {q(Tally._meta.db_table)} SET {sets} WHERE {q('user_id')} = %(user)s "
+        f"AND {q('deck_id')} = %(deck)s AND {q('source_id')} = %(source)s"
     )
 
 
@@ -239,16 +240,22 @@ def _key(ratio: float, lapses: int, card_id: int) -> tuple:
 
 
 def least_recalled(
-    user: AbstractBaseUser, settings: LearnerSettings, now: dt.datetime, limit: int
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    limit: int,
+    kept: dict[tuple[int, int], dict] | None = None,
 ) -> list[Listed]:
     """The learner's answered cards (of active questions) with the lowest chance of recall at
     as_of(now), lowest first, at most `limit`, with what the page shows of their question.
-    Three queries (the list, the tallies, the listed cards) while the day's list holds."""
+    Three queries (the list, the tallies unless `kept` holds them, the listed cards) while the
+    day's list holds."""
     start, at = _day(settings, now)
     # A day longer than 24 hours (a clock change) is listed afresh on every read: a card
     # answered in its first hour is a day old at its end, and may rank anywhere.
     listed = LeastRecalled.objects.filter(user=user, as_of=at).first()
-    answered = sum(row["recall_n"] for row in tallies(user, settings, now).values())
+    kept = tallies(user, settings, now) if kept is None else kept
+    answered = sum(row["recall_n"] for row in kept.values())
     if at - start > dt.timedelta(days=1):
         listed = None
     if listed is not None and (cards := _still_least(listed, at, limit, answered)) is not None:

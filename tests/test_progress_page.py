@@ -6,6 +6,8 @@ import io
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,6 +39,17 @@ def test_progress_page_shows_the_reviews_just_made(learner_client, history):
     assert 'class="seg-review"' in page and 'class="seg-new"' in page
     assert history.question.prompt.replace("'", "&#x27;") in page  # among the hardest: 2 lapses
     assert '100% <span class="muted">(1/1)</span>' in page  # today's true retention
+
+
+def test_the_progress_page_reads_the_kept_figures_once(learner_client, history):
+    """Today's due work, the forecast, mastery and the least recalled cards all come from the
+    learner's tallies (studyapp.tally): one read of them serves the page."""
+    learner_client.get(reverse("progress"))  # the day's first load counts them
+    with CaptureQueriesContext(connection) as queries:
+        page = learner_client.get(reverse("progress")).content.decode()
+    reads = [q["sql"] for q in queries if 'FROM "studyapp_tally"' in q["sql"]]
+    assert len(reads) == 1 and reads[0].startswith("SELECT"), reads
+    assert "<dt>Due today</dt><dd>0</dd>" in page  # the card is due in three days
 
 
 def test_progress_range_can_be_chosen_and_bad_values_fall_back(learner_client, history):

@@ -4,8 +4,8 @@ queries counted (CaptureQueriesContext) and timed one by one (an execute wrapper
 warm-up.
 
 The study loop is what a learner does with each card: (a) GET the study fragment with the next
-card, (b) POST the answer (checked kinds) or GET the reveal (flashcards), (c) POST the grade. The
-learner answers right 85% of the time; a wrong answer is graded Again, a right one Good; a
+card, (b) POST the answer (checked kinds) or GET the reveal (flashcards), (c) POST the grade;
+forms are posted urlencoded, as htmx and the browser send them. The learner answers right 85% of the time; a wrong answer is graded Again, a right one Good; a
 flashcard is graded Again 15% of the time, Good otherwise.
 """
 
@@ -26,11 +26,14 @@ from django.http.request import validate_host
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from .. import tally
 from ..models import Card, Choice, Kind
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# A form posted by htmx or by the browser is urlencoded (the test client's default is multipart).
+FORM = "application/x-www-form-urlencoded"
 SCOPE = {"deck": "", "source": ""}
 RIGHT_SHARE = 0.85
 CARD_RE = re.compile(r"/card/(\d+)/(answer|reveal)/")
@@ -246,7 +249,8 @@ def study_loops(
                 label("answer"),
                 client.post,
                 reverse("answer", args=[card_id]),
-                fields | {"response": response},
+                urlencode(fields | {"response": response}),
+                content_type=FORM,
                 **HTMX,
             ).content.decode()
         offered = {int(value): "autofocus" in rest for value, rest in RATING_RE.findall(feedback)}
@@ -258,7 +262,8 @@ def study_loops(
             label("grade"),
             client.post,
             reverse("grade", args=[card_id]),
-            fields | {"response": response, "rating": rating},
+            urlencode(fields | {"response": response, "rating": rating}),
+            content_type=FORM,
             **HTMX,
         )
         if measured:

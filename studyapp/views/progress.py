@@ -25,9 +25,9 @@ def progress(request):
     per_day = stats.reviews_per_day(
         user=user, settings=settings, now=now, days=days, studied=studied
     )
-    kept = tally.tallies(user, settings, now)  # read once for today's figures and the forecast
+    kept = tally.tallies(user, settings, now)  # read once for every figure made from them
     forecast = stats.forecast(user=user, settings=settings, now=now, kept=kept)
-    mastery = stats.masteries(user=user, settings=settings, now=now, without_card=0)
+    mastery = stats.masteries(user=user, settings=settings, now=now, without_card=0, kept=kept)
     heatmap = stats.heatmap(user=user, settings=settings, now=now, studied=studied)
     context = {
         "days": days,
@@ -60,7 +60,7 @@ def progress(request):
         ),
         "by_deck": mastery["deck"],
         "by_source": mastery["source"],
-        "hardest": stats.hardest(user=user, settings=settings, now=now),
+        "hardest": stats.hardest(user=user, settings=settings, now=now, kept=kept),
         "chart": {"width": charts.WIDTH, "height": charts.HEIGHT},
     }
     return render(request, "studyapp/progress.html", context)

@@ -633,64 +633,33 @@ def hardest(
     Suspended cards (leeches among them) are included: they are the hardest. kept: as for
     today()."""
     at = tally.as_of(settings, now)
-    recall = Case(
-        When(ANSWERED, then=retrievability_now(at)), default=None, output_field=FloatField()
-    )
-    most_order = ["-lapses", F("recall").asc(nulls_last=True), "id"]
-    # The (user, lapses) index hands over the learner's cards most lapsed first, so only the
-    # first few are read.
-    most = (
+    # Least recall first among equal lapses: the highest forgetting ratio, which orders them
+    # as recall does without a power per card (never answered, no ratio: last). The (user,
+    # lapses) index hands over the learner's cards most lapsed first, so only the first few
+    # are read; only the chosen few are joined to their question, and ordered again here.
+    ratio = Case(When(ANSWERED, then=forgetting_ratio(at)), default=None, output_field=FloatField())
+    chosen = (
         Card.objects.filter(user=user, is_retired=False, lapses__gt=0)
-        .annotate(recall=recall)
-        .order_by(*most_order)
+        .annotate(ratio=ratio)
+        .order_by("-lapses", F("ratio").desc(nulls_last=True), "id")
         .values("id")[:limit]
     )
+    most = _hard_cards(tally.listed_cards(chosen), at)
+    most.sort(key=lambda c: (-c.lapses, c.retrievability is None, c.retrievability or 0, c.card_id))
     least = tally.least_recalled(user, settings, now, limit, kept=kept)
-    return Hardest(
-        most_lapses=_hard_cards(most, most_order, recall=recall),
-        least_retrievable=[
-            HardCard(
-                card_id=card.id,
-                uid=card.uid,
-                prompt=card.prompt,
-                source_slug=card.source_slug,
-                source_quote=card.source_quote,
-                lapses=card.lapses,
-                retrievability=tally.recall(card, at),
-            )
-            for card in least
-        ],
-    )
+    return Hardest(most_lapses=most, least_retrievable=_hard_cards(least, at))
 
 
-def _hard_cards(chosen: QuerySet[Card], order: list, **annotations: Case) -> list[HardCard]:
-    """The chosen cards with their question and source, in the list's order. The list is
-    chosen over the bare card rows; only its few cards are joined to their question, rather
-    than sorting every candidate with its prompt and quote in tow."""
-    rows = (
-        Card.objects.filter(id__in=chosen)
-        .annotate(**annotations)
-        .order_by(*order)
-        .values(
-            "id",
-            "question__uid",
-            "question__prompt",
-            "question__source__slug",
-            "question__source_quote",
-            "lapses",
-            "recall",
+def _hard_cards(cards: list[tally.Listed], at: dt.datetime) -> list[HardCard]:
+    return [
+        HardCard(
+            card_id=card.id,
+            uid=card.uid,
+            prompt=card.prompt,
+            source_slug=card.source_slug,
+            source_quote=card.source_quote,
+            lapses=card.lapses,
+            retrievability=tally.recall(card, at),
         )
-    )
-    return [_hard(row) for row in rows]
-
-
-def _hard(row: dict) -> HardCard:
-    return HardCard(
-        card_id=row["id"],
-        uid=row["question__uid"],
-        prompt=row["question__prompt"],
-        source_slug=row["question__source__slug"],
-        source_quote=row["question__source_quote"],
-        lapses=row["lapses"],
-        retrievability=row["recall"],
-    )
+        for card in cards
+    ]

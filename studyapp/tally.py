@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, Q, Sum, When
+from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, When
 from django.db.models.lookups import LessThan
 
 from . import sql_rows, stats
@@ -261,7 +261,7 @@ def least_recalled(
     if listed is not None and (cards := _still_least(listed, at, limit, answered)) is not None:
         return cards
     ids = _relist(user, at)[:limit]
-    found = {card.id: card for card in _listed(ids)}
+    found = {card.id: card for card in listed_cards(ids)}
     return [found[i] for i in ids]
 
 
@@ -280,7 +280,9 @@ class Listed:
     source_quote: str
 
 
-def _listed(ids: list[int]) -> list[Listed]:
+def listed_cards(ids: list[int] | QuerySet) -> list[Listed]:
+    """The cards of `ids` (a list or a query of ids; those of active questions), in no
+    particular order, with what a list shows of their question."""
     # Plain rows: sixty cards with their questions as models took 2-4 ms to build.
     rows = Card.objects.filter(id__in=ids, is_retired=False).values_list(
         "id", "lapses", "state", "stability", "last_review", "question__uid",
@@ -301,7 +303,7 @@ def _still_least(
     answered (`answered`, the learner's answered cards now, says so)."""
     ranked = sorted(
         (_key(ratio(card, at), card.lapses, card.id), card)
-        for card in _listed(listed.card_ids)
+        for card in listed_cards(listed.card_ids)
         if _answered(card)
     )
     last = tuple(listed.last) if listed.last is not None else None

@@ -361,19 +361,24 @@ def _one_day_sql(counts: bool, retention: bool) -> str:
     """The answer counts, then how many answers true retention counts and its four sums (as
     _firsts and RETENTION reckon them), of the learner's reviews in [start, end)."""
     review = connection.ops.quote_name(Review._meta.db_table)
-    span = f"FROM {review} WHERE user_id = %(user)s AND reviewed_at >= %(start)s AND reviewed_at < %(end)s"
-    new, learning, review_state = int(Card.State.NEW), stats.LEARNING, int(Card.State.REVIEW)
+    span = (
+        f"FROM {review} WHERE user_id = %(user)s "
+        "AND reviewed_at >= %(start)s AND reviewed_at < %(end)s"
+    )
+    new, review_state = int(Card.State.NEW), int(Card.State.REVIEW)
+    learning = ", ".join(str(int(state)) for state in stats.LEARNING)
     parts = []
     if counts:
         parts.append(
             f"(SELECT COUNT(*), COUNT(*) FILTER (WHERE state = {new}), "
-            f"COUNT(*) FILTER (WHERE state IN ({int(learning[0])}, {int(learning[1])})), "
+            f"COUNT(*) FILTER (WHERE state IN ({learning})), "
             f"COUNT(*) FILTER (WHERE state = {review_state}), SUM(duration_ms), "
             f"COUNT(*) FILTER (WHERE state = {new} AND NOT is_practice) {span}) c"
         )
     if retention:
-        names = {"mature": "mature", "passed": "passed"}
-        sums = ", ".join(f"SUM({sql.format(**names)})" for sql in RETENTION.values())
+        sums = ", ".join(
+            f"SUM({sql.format(mature='mature', passed='passed')})" for sql in RETENTION.values()
+        )
         parts.append(
             f"(SELECT COUNT(*), {sums} FROM (SELECT ROW_NUMBER() OVER (PARTITION BY card_id "
             "ORDER BY reviewed_at, id) AS nth, "

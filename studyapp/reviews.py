@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import grading, history, scheduler, snapshot_query, tally
+from . import grade_writes, grading, history, scheduler, snapshot_query, tally
 from .days import day_bounds, study_day
 from .models import Card, Kind, LearnerSettings, Question, Review
 from .queue import ChoiceRow, choices_of
@@ -112,13 +112,13 @@ def _record(
         last_interval=scheduler.interval_days(card),
         card_before=before,
     )
-    if not practice:
-        at = tally.as_of(settings, now)
-        share_before = tally.share(card, at)  # its part in the progress page's kept figures
-        scheduler.review(card, rating=rating, now=now, scheduler=scheduler.scheduler_for(settings))
-        card.save(update_fields=scheduler.REVIEWED)
-        tally.graded(card, share_before, at)
-    review.save()
+    if practice:
+        grade_writes.write(None, None, review)
+        return Graded(review, repeated=False)
+    at = tally.as_of(settings, now)
+    share_before = tally.share(card, at)  # its part in the progress page's kept figures
+    scheduler.review(card, rating=rating, now=now, scheduler=scheduler.scheduler_for(settings))
+    grade_writes.write(card, tally.change(card, share_before, at), review)
     return Graded(review, repeated=False)
 
 

@@ -6,7 +6,7 @@ the work due by the end of the day (Tally rows), and the cards least likely to b
 Recall is reckoned at the end of the current study day, so counting elapsed time by study
 days, as Anki does: a card answered yesterday has gone a day without review all of today.
 The figures then hold for the whole day. Each grade updates its card's tally in its own
-transaction, with one UPDATE, and so leaves the least recalled list alone: a card answered
+transaction, with one UPDATE (studyapp.grade_writes), and so leaves the least recalled list alone: a card answered
 today has a chance of recall of 1 at the end of the day. Everything is counted again from the
 cards on the first read of a new day (or under new day settings), when missing, and after any
 other change to the learner's cards, which calls `forget`.
@@ -102,22 +102,22 @@ def due_today(kept: dict[tuple[int, int], dict]) -> int:
     return sum(row["due"] - row["buried"] for row in kept.values())
 
 
-def graded(card: Card, before: dict[str, float], at: dt.datetime) -> None:
-    """Move the card's part in its tally from `before` (share() ahead of the grade) to what it
-    is now, when the tally is for `at`'s day (else it is recounted anyway). One UPDATE, which
-    locks the tally row whatever its day, so a recount in progress (_recount) and this grade
-    take their turns."""
+def change(card: Card, before: dict[str, float], at: dt.datetime) -> dict | None:
+    """The parameters of graded_sql() that move the card's part in its tally from `before`
+    (share() ahead of the grade) to what it is now, when the tally is for `at`'s day (else it
+    is recounted anyway); None for a retired card, which no tally counts. The caller runs the
+    UPDATE (studyapp.grade_writes), which locks the tally row whatever its day, so a recount in
+    progress (_recount) and this grade take their turns."""
     if card.is_retired:
-        return
+        return None
     after = share(card, at)
     params = {"at": at, "user": card.user_id, "deck": card.deck_id, "source": card.source_id}
     params |= {name: after[name] - before[name] for name in FIGURES}
-    with connection.cursor() as cursor:
-        sql_rows.execute(cursor, _graded_sql(), sql_rows.adapt(params))
+    return sql_rows.adapt(params)
 
 
 @functools.cache
-def _graded_sql() -> str:
+def graded_sql() -> str:
     # Written as SQL, built once (and prepared on PostgreSQL): the ORM took over a millisecond
     # to assemble its CASEs, a third of a grade.
     q = connection.ops.quote_name

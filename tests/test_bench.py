@@ -5,9 +5,9 @@ client. Asserted: query counts, not times (times depend on the machine): the sam
 study-loop request at both sizes. The counts are written to bench/results/test-query-counts.json.
 
 Counts are CaptureQueriesContext's, every statement included. When this was written they were:
-study 2, answer 2, reveal 2, grade 8 (6 queries plus the transaction's two statements: BEGIN and
-COMMIT in use, SAVEPOINT and RELEASE here inside the test's transaction) - on SQLite and
-PostgreSQL alike.
+study 2, answer 2, reveal 2; grade 6 on PostgreSQL (4 queries, its three writes being one
+statement, plus the transaction's two: BEGIN and COMMIT in use, SAVEPOINT and RELEASE here inside
+the test's transaction) and 8 on SQLite (6 queries: it writes one table per statement).
 """
 
 import json
@@ -76,3 +76,5 @@ def test_each_study_loop_request_makes_at_most_6_data_queries():
             if counts[r]["data_queries"] > MAX_QUERIES}  # fmt: skip
     assert not over, f"more than {MAX_QUERIES} data queries: {over}"
     assert counts["grade"]["queries"] - counts["grade"]["data_queries"] == 2
+    if connection.vendor == "postgresql":  # the grade's writes are one statement there
+        assert counts["grade"]["queries"] <= MAX_QUERIES, counts["grade"]

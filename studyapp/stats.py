@@ -48,6 +48,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Greatest, Power, TruncHour
+from django.urls import get_script_prefix, reverse
 
 from . import history, queue, sql_rows, tally
 from .days import day_bounds, study_day
@@ -612,6 +613,7 @@ class HardCard:
     source_quote: str
     lapses: int
     retrievability: float | None  # None for a card never answered
+    url: str  # the question in its document's page
 
 
 @dataclass(frozen=True)
@@ -660,6 +662,14 @@ def _hard_cards(cards: list[tally.Listed], at: dt.datetime) -> list[HardCard]:
             source_quote=card.source_quote,
             lapses=card.lapses,
             retrievability=tally.recall(card, at),
+            url=f"{_source_url(get_script_prefix(), card.source_slug)}#q-{card.uid}",
         )
         for card in cards
     ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _source_url(prefix: str, slug: str) -> str:
+    # Reversed once per document (under the script prefix the server gives): a reverse() per
+    # listed card was a quarter of the progress page's rendering.
+    return reverse("source", args=[slug])

@@ -537,6 +537,8 @@ def test_hardest_lists_most_lapsed_and_least_retrievable_cards_with_their_source
         8,
     )
     assert top.prompt == question.prompt
+    assert top.url == "/sources/jiangsu-report/#q-jiangsu-gdp"
+    assert {c.url for c in found.least_retrievable} >= {top.url}
     least = [c.lapses for c in found.least_retrievable]
     assert least == [0, 8, 2]  # stability 1, 2, 50 after the same ten days
     assert len(stats.hardest(user=learner, settings=settings, now=now, limit=1).most_lapses) == 1

@@ -62,6 +62,5 @@ def _review_sql() -> str:
     columns = ", ".join(q(f.column) for f in REVIEW_FIELDS)
     values = ", ".join(f"%(review_{f.attname})s" for f in REVIEW_FIELDS)
     return (
-        f"INSERT INTO {q(Review._meta.db_table)} ({columns}) VALUES ({values}) "
-        f"RETURNING {q('id')}"
+        f"INSERT INTO {q(Review._meta.db_table)} ({columns}) VALUES ({values}) RETURNING {q('id')}"
     )

@@ -67,6 +67,13 @@ class Columns:
         i = self.names.index(attname)
         return self._converted(i, row[self.start + i])
 
+    def values(self, row: tuple) -> dict[str, Any]:
+        """{attname: value} of the model's columns in the row, converted."""
+        values = list(row[self.start : self.end])
+        for i in self.converters:
+            values[i] = self._converted(i, values[i])
+        return dict(zip(self.names, values, strict=True))
+
     def instance(self, row: tuple) -> Model | None:
         values = list(row[self.start : self.end])
         if values[0] is None:  # the primary key: no row was joined

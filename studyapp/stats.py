@@ -33,7 +33,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DateField,
     DateTimeField,
@@ -44,13 +43,12 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
-    When,
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Greatest, Power, TruncHour
 from django.urls import get_script_prefix, reverse
 
-from . import history, queue, sql_rows, tally
+from . import card_lists, history, queue, sql_rows, tally
 from .days import day_bounds, study_day
 from .models import BankRevision, Card, Deck, LearnerSettings, Question, Source
 from .scheduler import forgetting_curve
@@ -90,23 +88,31 @@ class WholeDays(Func):
     def _compiled(self, compiler):
         return [compiler.compile(expression) for expression in self.get_source_expressions()]
 
-    def as_sqlite(self, compiler, connection, **extra_context):
+    @staticmethod
+    def text(vendor: str, start: str, end: str) -> str:
+        """The SQL for two SQL expressions; `end` comes first, then `start` twice, then `end`
+        again on SQLite, and `end` then `start` on PostgreSQL."""
+        if vendor == "postgresql":
+            # The difference of two timestamps is whole days plus a time under a day (the
+            # session is in UTC, so every day is 24 hours).
+            return f"date_part('day', {end} - {start})"
         # Datetimes are stored as "YYYY-MM-DD HH:MM:SS[.ffffff]" text in UTC. The whole days
         # are the days between the two dates, one fewer when the start's time of day is later
         # than the end's (text order is time order here, as in Django's own lookups).
         # julianday() is exact on a bare date; on a timestamp it rounds to the millisecond.
-        (start, start_params), (end, end_params) = self._compiled(compiler)
-        sql = (
+        return (
             f"(CAST(julianday(substr({end}, 1, 10)) - julianday(substr({start}, 1, 10)) AS "
             f"INTEGER) - (substr({start}, 12) > substr({end}, 12)))"
         )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (start, start_params), (end, end_params) = self._compiled(compiler)
+        sql = self.text("sqlite", start, end)
         return sql, (*end_params, *start_params, *start_params, *end_params)
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        # The difference of two timestamps is whole days plus a time under a day (the session
-        # is in UTC, so every day is 24 hours).
         (start, start_params), (end, end_params) = self._compiled(compiler)
-        return f"date_part('day', {end} - {start})", (*end_params, *start_params)
+        return self.text("postgresql", start, end), (*end_params, *start_params)
 
 
 def _sqlite_has_pow() -> bool:
@@ -635,24 +641,13 @@ def hardest(
     Suspended cards (leeches among them) are included: they are the hardest. kept: as for
     today()."""
     at = tally.as_of(settings, now)
-    # Least recall first among equal lapses: the highest forgetting ratio, which orders them
-    # as recall does without a power per card (never answered, no ratio: last). The (user,
-    # lapses) index hands over the learner's cards most lapsed first, so only the first few
-    # are read; only the chosen few are joined to their question, and ordered again here.
-    ratio = Case(When(ANSWERED, then=forgetting_ratio(at)), default=None, output_field=FloatField())
-    chosen = (
-        Card.objects.filter(user=user, is_retired=False, lapses__gt=0)
-        .annotate(ratio=ratio)
-        .order_by("-lapses", F("ratio").desc(nulls_last=True), "id")
-        .values("id")[:limit]
-    )
-    most = _hard_cards(tally.listed_cards(chosen), at)
+    most = _hard_cards(card_lists.most_lapsed(user.pk, at, limit), at)
     most.sort(key=lambda c: (-c.lapses, c.retrievability is None, c.retrievability or 0, c.card_id))
     least = tally.least_recalled(user, settings, now, limit, kept=kept)
     return Hardest(most_lapses=most, least_retrievable=_hard_cards(least, at))
 
 
-def _hard_cards(cards: list[tally.Listed], at: dt.datetime) -> list[HardCard]:
+def _hard_cards(cards: list[card_lists.Listed], at: dt.datetime) -> list[HardCard]:
     return [
         HardCard(
             card_id=card.id,

@@ -17,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, F, FloatField, Q, Sum, When
 from django.db.models.lookups import LessThan
 
-from . import sql_rows, stats
+from . import card_lists, sql_rows, stats
+from .card_lists import Listed
 from .days import day_bounds, study_day
 from .models import Card, LearnerSettings, LeastRecalled, Tally
 
@@ -253,7 +253,7 @@ def least_recalled(
     start, at = _day(settings, now)
     # A day longer than 24 hours (a clock change) is listed afresh on every read: a card
     # answered in its first hour is a day old at its end, and may rank anywhere.
-    listed = LeastRecalled.objects.filter(user=user, as_of=at).first()
+    listed = card_lists.kept_list(user.pk, at)
     kept = tallies(user, settings, now) if kept is None else kept
     answered = sum(row["recall_n"] for row in kept.values())
     if at - start > dt.timedelta(days=1):
@@ -261,34 +261,8 @@ def least_recalled(
     if listed is not None and (cards := _still_least(listed, at, limit, answered)) is not None:
         return cards
     ids = _relist(user, at)[:limit]
-    found = {card.id: card for card in listed_cards(ids)}
+    found = {card.id: card for card in card_lists.listed(ids)}
     return [found[i] for i in ids]
-
-
-@dataclass(frozen=True)
-class Listed:
-    """A card of the least recalled list, with what the page shows of its question."""
-
-    id: int
-    lapses: int
-    state: int
-    stability: float | None
-    last_review: dt.datetime | None
-    uid: str
-    prompt: str
-    source_slug: str
-    source_quote: str
-
-
-def listed_cards(ids: list[int] | QuerySet) -> list[Listed]:
-    """The cards of `ids` (a list or a query of ids; those of active questions), in no
-    particular order, with what a list shows of their question."""
-    # Plain rows: sixty cards with their questions as models took 2-4 ms to build.
-    rows = Card.objects.filter(id__in=ids, is_retired=False).values_list(
-        "id", "lapses", "state", "stability", "last_review", "question__uid",
-        "question__prompt", "question__source__slug", "question__source_quote",
-    )  # fmt: skip
-    return [Listed(*row) for row in rows]
 
 
 def _still_least(
@@ -303,7 +277,7 @@ def _still_least(
     answered (`answered`, the learner's answered cards now, says so)."""
     ranked = sorted(
         (_key(ratio(card, at), card.lapses, card.id), card)
-        for card in listed_cards(listed.card_ids)
+        for card in card_lists.listed(listed.card_ids)
         if _answered(card)
     )
     last = tuple(listed.last) if listed.last is not None else None

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studyapp import queue, stats, tally
+from studyapp import card_lists, queue, stats, tally
 from studyapp.days import day_bounds, study_day
 from studyapp.models import Card, Question
 
@@ -264,6 +264,25 @@ def test_hardest_breaks_ties_as_the_lists_say(learner):
     assert never not in [x.card_id for x in found.least_retrievable]
     # Least retrievable first; among equals the most lapsed, then the oldest card.
     assert [x.card_id for x in found.least_retrievable] == [d, c, a, b]
+    everyone = stats.hardest(user=learner, settings=settings, now=NOW, limit=5)
+    assert [x.card_id for x in everyone.most_lapses] == [c, d, a, b, never]
+
+
+def test_the_hardest_cards_take_three_statements(learner):
+    """The most lapsed, the kept least recalled list and its cards: SQL built once
+    (studyapp.card_lists), whatever the number of cards."""
+    settings = settings_for(learner)
+    for lapses in range(1, 8):
+        CardFactory(user=learner, state=REVIEW, lapses=lapses, stability=4.0,
+                    last_review=NOW - lapses * DAY)  # fmt: skip
+    kept = tally.tallies(learner, settings, NOW)
+    first = stats.hardest(user=learner, settings=settings, now=NOW, kept=kept)  # lists afresh
+    with CaptureQueriesContext(connection) as queries:
+        again = stats.hardest(user=learner, settings=settings, now=NOW, kept=kept)
+    assert len(queries) == 3
+    assert again == first and len(first.most_lapses) == 7
+    assert card_lists.listed([]) == []
+    assert card_lists.kept_list(learner.pk, NOW + 2 * DAY) is None  # another day's list
 
 
 def test_a_one_day_forecast_counts_what_is_due_before_the_study_day_ends(learner):

@@ -40,7 +40,7 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The performance benchmark (docs/PERFORMANCE.md), about 12 minutes on 2 cores. Its HTTP part
+# The performance benchmark (docs/PERFORMANCE.md), 12-17 minutes on 2 cores. Its HTTP part
 # uses wrk, installed from Debian's packages when missing. Options in BENCH_ARGS, e.g.
 # make bench BENCH_ARGS="--sizes 1k --backends sqlite --skip-http"
 .PHONY: bench

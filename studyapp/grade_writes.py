@@ -1,6 +1,6 @@
 """A grade's writes, as SQL built once: the card's new schedule, its move in its tally and the
 review. Through the ORM, the card's save and the review's insert cost more Python than the
-database spent on them (0.8 and 0.6 ms of a grade on SQLite).
+database spent on them (on SQLite, the card's save 1.09 ms, the same UPDATE as SQL 0.32 ms).
 
 On PostgreSQL the three are one statement (data-modifying WITH clauses), prepared: one round
 trip instead of three. SQLite writes one table per statement, so it runs them in turn. Either

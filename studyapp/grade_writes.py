@@ -28,9 +28,8 @@ def write(card: Card | None, tally_change: dict | None, review: Review) -> None:
         params["card_id"] = card.pk
     if tally_change is not None:
         params |= tally_change
-    statements = _statements(card is not None, tally_change is not None)
     with connection.cursor() as cursor:
-        for sql in statements:
+        for sql in statements(card=card is not None, tallied=tally_change is not None):
             sql_rows.execute(cursor, sql, params)
         review.pk = cursor.fetchone()[0]
     review._state.adding, review._state.db = False, connection.alias
@@ -40,12 +39,17 @@ def _prepared(field, obj, *, add: bool = False):
     return field.get_db_prep_save(field.pre_save(obj, add), connection)
 
 
-@functools.cache
-def _statements(card: bool, tallied: bool) -> tuple[str, ...]:
+def statements(*, card: bool, tallied: bool) -> tuple[str, ...]:
     """The statements to run, the review's INSERT (which returns its id) last."""
+    return _statements(connection.vendor, card, tallied)
+
+
+@functools.cache
+def _statements(vendor: str, card: bool, tallied: bool) -> tuple[str, ...]:
+    # The vendor keys the cache for a process that talks to both backends.
     parts = [_card_sql()] if card else []
     parts += [tally.graded_sql()] if tallied else []
-    if connection.vendor != "postgresql":
+    if vendor != "postgresql":
         return (*parts, _review_sql())
     withs = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts))
     return (f"WITH {withs} {_review_sql()}" if withs else _review_sql(),)

@@ -6,10 +6,11 @@ the work due by the end of the day (Tally rows), and the cards least likely to b
 Recall is reckoned at the end of the current study day, so counting elapsed time by study
 days, as Anki does: a card answered yesterday has gone a day without review all of today.
 The figures then hold for the whole day. Each grade updates its card's tally in its own
-transaction, with one UPDATE (studyapp.grade_writes), and so leaves the least recalled list alone: a card answered
-today has a chance of recall of 1 at the end of the day. Everything is counted again from the
-cards on the first read of a new day (or under new day settings), when missing, and after any
-other change to the learner's cards, which calls `forget`.
+transaction, with one UPDATE (run by studyapp.grade_writes), and so leaves the least recalled
+list alone: a card answered today has a chance of recall of 1 at the end of the day.
+Everything is counted again from the cards on the first read of a new day (or under new day
+settings), when missing, and after any other change to the learner's cards, which calls
+`forget`.
 """
 
 from __future__ import annotations

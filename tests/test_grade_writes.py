@@ -70,7 +70,7 @@ def test_practice_writes_the_review_alone(learner, settings, review_card):
     assert Review.objects.get(pk=graded.review.pk).is_practice
     assert _fields(Card.objects.get(pk=review_card.pk), scheduler.REVIEWED) == before
     writes = [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "INSERT", "WITH"))]
-    statement = grade_writes._statements(card=False, tallied=False)[0]
+    statement = grade_writes.statements(card=False, tallied=False)[0]
     assert statement.startswith('INSERT INTO "studyapp_review"')
     if connection.vendor == "postgresql":
         assert writes == []  # run prepared: EXECUTE
@@ -83,11 +83,11 @@ def test_a_retired_card_is_rescheduled_without_a_tally_change(learner, settings,
     graded = _grade(learner, settings, review_card)
     assert Card.objects.get(pk=review_card.pk).reps == 5
     assert Review.objects.filter(pk=graded.review.pk).exists()
-    assert not grade_writes._statements(card=True, tallied=False)[-1].count("studyapp_tally")
+    assert not grade_writes.statements(card=True, tallied=False)[-1].count("studyapp_tally")
 
 
 def test_on_postgresql_the_three_writes_are_one_statement():
-    statements = grade_writes._statements(card=True, tallied=True)
+    statements = grade_writes.statements(card=True, tallied=True)
     if connection.vendor == "postgresql":
         (sql,) = statements
         assert sql.startswith("WITH w0 AS (UPDATE")

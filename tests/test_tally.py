@@ -107,7 +107,7 @@ def test_a_grade_updates_its_tally_with_one_statement(learner, settings):
     with CaptureQueriesContext(connection) as queries:
         grade(learner, settings, cards[2].id)
     if connection.vendor == "postgresql":  # the card's, the tally's and the review's, together
-        sql = grade_writes._statements(card=True, tallied=True)[0]
+        sql = grade_writes.statements(card=True, tallied=True)[0]
         prepared = sql_rows.statement_name(sql)
         assert sql.count('UPDATE "studyapp_tally"') == 1
         touching = [q["sql"] for q in queries if prepared in q["sql"]]

@@ -213,12 +213,15 @@ def today(
     without_card: int | None = None,
     studied: dict[dt.date, history.Figures] | None = None,
     kept: dict[tuple[int, int], dict] | None = None,
+    new_left: int | None = None,
 ) -> Today:
     """Today's figures. Due work counts what the queue can still show today: cards of retired
     questions, suspended cards and cards buried for the day are left out. without_card: how
     many active questions the learner has no card for, when the caller knows (0 right after
     queue.ensure_cards); counted here otherwise. kept: the learner's tallies, when the caller
-    read them already (tally.tallies)."""
+    read them already (tally.tallies). new_left: the new cards left for today, when the caller
+    has the queue's counts at `now` after queue.ensure_cards (queue.snapshot's `new`, which
+    counts them alike); counted here otherwise."""
     day = _today(settings, now)
     # Every study day with answers, for the streaks: past days from the summary, today live.
     studied = _history(user, settings, now, studied)
@@ -228,10 +231,33 @@ def today(
         "ms": figures.duration_ms,
         "introduced": figures.introduced,
     }
-    # Due work, and new cards on offer counted only as far as the limit: the learner's available
-    # new cards, plus active questions they have no card for yet (cards are created lazily when
-    # the bank grows; one per question, so those are the difference of two counts). One query.
-    limit = max(0, settings.new_per_day - done["introduced"])
+    if new_left is None:
+        new_left = _new_left(user, settings, now, done["introduced"], without_card)
+    # The due work is kept counted (tally.py): counting it here read every overdue card.
+    due = tally.due_today(tally.tallies(user, settings, now) if kept is None else kept)
+    streak, longest = _streaks(sorted(d for d, f in studied.items() if f.answers), day)
+    return Today(
+        day=day,
+        due_today=due,
+        new_left=new_left,
+        reviewed_today=done["reviewed"],
+        seconds_today=(done["ms"] or 0) / 1000,
+        streak=streak,
+        longest_streak=longest,
+    )
+
+
+def _new_left(
+    user: AbstractBaseUser,
+    settings: LearnerSettings,
+    now: dt.datetime,
+    introduced: int,
+    without_card: int | None,
+) -> int:
+    """The new cards on offer, counted only as far as the limit: the learner's available new
+    cards, plus active questions they have no card for yet (cards are created lazily when the
+    bank grows; one per question, so those are the difference of two counts). One query."""
+    limit = max(0, settings.new_per_day - introduced)
     shown = queue.studiable(user, now=now).order_by().values("id")
     counts = {"new": queue.CountOf(shown.filter(state=Card.State.NEW)[:limit])}
     if without_card is None:
@@ -244,21 +270,8 @@ def today(
     found = get_user_model().objects.filter(pk=user.pk).values(**counts).get()
     if without_card is None:
         without_card = found["active"] - found["kept"]
-    # The due work is kept counted (tally.py): counting it here read every overdue card.
-    due = tally.due_today(tally.tallies(user, settings, now) if kept is None else kept)
     # A limit of 0 leaves nothing to count: the ORM then gives NULL for that count.
-    available = (found["new"] or 0) + without_card
-    new_left = min(limit, available)
-    streak, longest = _streaks(sorted(d for d, f in studied.items() if f.answers), day)
-    return Today(
-        day=day,
-        due_today=due,
-        new_left=new_left,
-        reviewed_today=done["reviewed"],
-        seconds_today=(done["ms"] or 0) / 1000,
-        streak=streak,
-        longest_streak=longest,
-    )
+    return min(limit, (found["new"] or 0) + without_card)
 
 
 def _streaks(days: list[dt.date], day: dt.date) -> tuple[int, int]:

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from studyapp import history, stats, tally
+from studyapp import history, queue, stats, tally
 from studyapp.days import study_day
 from studyapp.models import Card, Review
 
@@ -213,6 +213,27 @@ def test_new_left_is_capped_by_the_new_cards_available(learner, other_learner):
     # doesn't change that.
     review_card(other_learner, state=REVIEW)
     assert stats.today(user=learner, settings=settings, now=now).new_left == 2
+
+
+@pytest.mark.parametrize("new_per_day", [0, 2, 5, 20])
+def test_new_left_is_what_the_queue_counts_once_every_card_is_made(learner, new_per_day):
+    """The dashboard takes "new left" from the queue's counts (queue.snapshot) instead of
+    counting it again: the two must agree, whatever limits, burials and answers there are."""
+    settings = learner_settings(learner, SHANGHAI, 4, new_per_day=new_per_day)
+    now = at(SHANGHAI, 2024, 5, 3, 12)
+    for _ in range(6):
+        review_card(learner, state=NEW)
+    review_card(learner, state=NEW, is_suspended=True)
+    review_card(learner, state=NEW, buried_until=now + dt.timedelta(hours=5))
+    review_card(learner, state=NEW, question=QuestionFactory(is_active=False))
+    QuestionFactory()  # no card yet: ensure_cards makes it
+    answer(learner, at(SHANGHAI, 2024, 5, 3, 9), state=NEW)
+    answer(learner, at(SHANGHAI, 2024, 5, 3, 10), state=NEW, is_practice=True)
+    answer(learner, at(SHANGHAI, 2024, 5, 3, 3), state=NEW)  # yesterday's study day
+    queue.ensure_cards(learner)
+    counted = stats.today(user=learner, settings=settings, now=now).new_left
+    assert queue.snapshot(learner, settings, now=now).counts.new == counted
+    assert counted == min(max(0, new_per_day - 1), 7)
 
 
 # --- reviews per day and heatmap -----------------------------------------------------------

@@ -27,7 +27,9 @@ def dashboard(request):
             "decks": decks,
             "total": found.counts,
             "day": found.day,
-            "today": stats.today(user=request.user, settings=settings, now=now, without_card=0),
+            "today": stats.today(
+                user=request.user, settings=settings, now=now, new_left=found.counts.new
+            ),
         },
     )
 

@@ -80,9 +80,13 @@ def test_practice_writes_the_review_alone(learner, settings, review_card):
 
 def test_a_retired_card_is_rescheduled_without_a_tally_change(learner, settings, review_card):
     Card.objects.filter(pk=review_card.pk).update(is_retired=True)
+    tally.tallies(learner, settings, NOW)
+    kept = list(Tally.objects.filter(user=learner).values())
+    assert kept  # the pair's row, which a grade of a counted card would move
     graded = _grade(learner, settings, review_card)
     assert Card.objects.get(pk=review_card.pk).reps == 5
     assert Review.objects.filter(pk=graded.review.pk).exists()
+    assert list(Tally.objects.filter(user=learner).values()) == kept
     assert not grade_writes.statements(card=True, tallied=False)[-1].count("studyapp_tally")
 
 

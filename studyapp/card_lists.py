@@ -39,6 +39,7 @@ def _only(model, alias: str, start: int, names: set[str]) -> Columns:
 CARD = _only(Card, "c", 0, {"id", "lapses", "state", "stability", "last_review"})
 QUESTION = _only(Question, "q", CARD.end, {"uid", "prompt", "source_quote"})
 SOURCE = _only(Source, "s", QUESTION.end, {"slug"})
+LEAST = Columns.of(LeastRecalled, "l", 0)
 
 
 def listed(ids: list[int]) -> list[Listed]:
@@ -60,11 +61,10 @@ def most_lapsed(user_id: int, at: dt.datetime, limit: int) -> list[Listed]:
 
 def kept_list(user_id: int, at: dt.datetime) -> LeastRecalled | None:
     """The learner's least recalled list when it is the one for `at`."""
-    columns = Columns.of(LeastRecalled, "l", 0)
     with connection.cursor() as cursor:
         execute(cursor, _sql("kept_list"), adapt({"user": user_id, "at": at}))
         row = cursor.fetchone()
-    return None if row is None else columns.instance(row)
+    return None if row is None else LEAST.instance(row)
 
 
 def _run(sql: str, params: dict) -> list[Listed]:
@@ -122,12 +122,11 @@ def _texts(vendor: str) -> dict[str, str]:
         f"JOIN {card} c ON c.id = chosen.id JOIN {question} q ON q.id = c.question_id "
         f"JOIN {source} s ON s.id = q.source_id"
     )
-    least = Columns.of(LeastRecalled, "l", 0)
     return {
         "listed": cards + ids,
         "most_lapsed": chosen,
         "kept_list": (
-            f"SELECT {least.sql()} FROM {q(LeastRecalled._meta.db_table)} l "
+            f"SELECT {LEAST.sql()} FROM {q(LeastRecalled._meta.db_table)} l "
             "WHERE l.user_id = %(user)s AND l.as_of = %(at)s"
         ),
     }
